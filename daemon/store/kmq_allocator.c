@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kmq_allocator.c - keeps the next commitlog segment ready ahead of the
+ * writer, and reclaims the oldest one when the ring is full.
+ *
+ * The next segment is either a new file (while the ring has fewer than
+ * ring_segments files) or the oldest segment recycled: its records are
+ * dropped (queues' minimum offsets move), the file is renamed to the new
+ * start offset and zeroed, which also maps its pages writable again. A reader still
+ * holding the oldest segment keeps it: the file is unlinked instead and a
+ * new one created, so pinned bytes never change.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kmq_store_int.h"
+
+static void kmq_trim_queue(struct kmq_store *s, struct kmq_queue *q,
+			   void *arg)
+{
+	kmq_cq_trim(s, q, *(uint64_t *)arg);
+}
+
+/*
+ * kmq_reclaim_oldest() - drop the oldest segment's records (lock held).
+ * Return: the segment if nobody else holds it (the caller may recycle
+ * it), else NULL (it was unlinked and is freed by its last reader).
+ */
+struct kmq_seg *kmq_reclaim_oldest(struct kmq_store *s)
+{
+	struct kmq_seg *seg = kmq_ring_drop_oldest(s);
+	uint64_t min = s->segs[0]->start;
+
+	kmq_for_each_queue(s, kmq_trim_queue, &min);
+	if (atomic_load(&seg->refs) == 1)
+		return seg;
+	kmq_seg_unlink(s, seg);
+	kmq_seg_put(seg);
+	return NULL;
+}
+
+static struct kmq_seg *kmq_prepare(struct kmq_store *s, uint64_t start,
+				   struct kmq_seg *recycle, int *err)
+{
+	struct kmq_seg *seg = recycle;
+
+	if (seg) {
+		*err = kmq_seg_rename(s, seg, start);
+		if (*err) {
+			kmq_seg_put(seg);
+			return NULL;
+		}
+		/*
+		 * Zero the old records: nothing past the write position may
+		 * ever decode as a record, and writing every page is also
+		 * what pre-faults it.
+		 */
+		memset(seg->map, 0, seg->size);
+		seg->last_ts = kmq_now_ms();
+		return seg;
+	} else {
+		seg = kmq_seg_open(s, start, true, err);
+		if (!seg)
+			return NULL;
+	}
+	*err = kmq_seg_prefault(seg);
+	if (*err) {
+		kmq_err(*err, "prefault segment %llu: %s",
+			(unsigned long long)start, strerror(-*err));
+		kmq_seg_unlink(s, seg);
+		kmq_seg_put(seg);
+		return NULL;
+	}
+	return seg;
+}
+
+void *kmq_allocator_main(void *arg)
+{
+	struct kmq_store *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->closing) {
+		struct kmq_seg *recycle = NULL, *seg;
+		uint64_t start;
+		int err = 0;
+
+		if (s->spare) {
+			pthread_cond_wait(&s->work_cv, &s->lock);
+			continue;
+		}
+		start = s->segs[s->nsegs - 1]->start + s->cfg.segment_size;
+		if (s->cfg.ring_segments && s->nsegs >= s->cfg.ring_segments)
+			recycle = kmq_reclaim_oldest(s);
+		s->allocating = true;
+		pthread_mutex_unlock(&s->lock);
+
+		seg = kmq_prepare(s, start, recycle, &err);
+
+		pthread_mutex_lock(&s->lock);
+		s->allocating = false;
+		s->spare = seg;
+		s->alloc_err = seg ? 0 : err;
+		pthread_cond_broadcast(&s->flushed_cv);
+		if (!seg && !s->closing) {
+			struct timespec ts;
+
+			/* Out of disk or files: retry in a second. */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&s->work_cv, &s->lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/*
+ * kmq_wait_spare() - wait (lock held) until the next segment is ready.
+ * Return: 0, the allocator's error, or -KMQ_ECLOSED.
+ */
+int kmq_wait_spare(struct kmq_store *s)
+{
+	while (!s->spare) {
+		if (s->closing)
+			return kmq_err(-KMQ_ECLOSED, "store %s is closing",
+				       s->root);
+		if (s->alloc_err && !s->allocating)
+			return kmq_err(s->alloc_err,
+				       "no next commitlog segment: %s",
+				       kmq_store_strerror(s->alloc_err));
+		pthread_cond_broadcast(&s->work_cv);
+		pthread_cond_wait(&s->flushed_cv, &s->lock);
+	}
+	return 0;
+}

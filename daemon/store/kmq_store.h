@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * kmq_store.h - the userspace store: kmqd's default storage backend.
+ *
+ * A store directory has RocketMQ's layout:
+ *
+ *   <root>/commitlog/<20-digit start offset>   segments of the ring
+ *   <root>/consumequeue/<topic>/<queueId>/<20-digit byte offset>
+ *   <root>/config/topics.json                  topics and queue counts
+ *   <root>/checkpoint                          see uapi/kmq_checkpoint.h
+ *   <root>/abort                               present while open
+ *   <root>/lock                                flock()ed while open
+ *
+ * Records are uapi/kmq_record.h records; the module writes the same bytes.
+ *
+ * Threading: every function may be called from any thread; appends are
+ * serialised in commitlog order, reads run beside them. The store runs
+ * two threads of its own: the flusher (ASYNC_FLUSH timer or SYNC_FLUSH
+ * group commit, and the checkpoint) and the allocator (prepares the next
+ * segment ahead of the writer: allocated, zeroed, synced and pre-faulted).
+ *
+ * Errors: functions return 0 (or a count) on success and a negative code:
+ * -errno for system failures and argument errors, or -KMQ_E* below.
+ * kmq_store_strerror() names any of them; kmq_store_errmsg() gives the
+ * detailed message of the calling thread's last failure.
+ */
+#ifndef KMQ_STORE_H
+#define KMQ_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kmq_record.h"
+#include "kmq_msgid.h"
+
+/* Store-specific error codes, returned negated. */
+enum {
+	KMQ_ENOTSTORE = 4096,	/* the directory is not a kmq/RocketMQ store */
+	KMQ_ECORRUPT,		/* the store's files are inconsistent */
+	KMQ_EBADTOPIC,		/* topic name illegal (chars, length) */
+	KMQ_ENOTOPIC,		/* topic does not exist */
+	KMQ_EBADQUEUE,		/* queue id not below the topic's queue count */
+	KMQ_EMSGSIZE,		/* body over max_message_size, or record too big */
+	KMQ_EBADPROPS,		/* properties malformed or too long */
+	KMQ_EBUSY,		/* another process has the store open */
+	KMQ_ECLOSED,		/* the store is shutting down */
+};
+
+enum kmq_flush_mode {
+	KMQ_FLUSH_ASYNC = 0,	/* ASYNC_FLUSH */
+	KMQ_FLUSH_SYNC = 1,	/* SYNC_FLUSH, group commit */
+};
+
+#define KMQ_STORE_CREATE	0x1	/* create the directory if absent */
+
+/**
+ * struct kmq_store_config - geometry and policies; see
+ * kmq_store_config_init() for the defaults (RocketMQ's).
+ * @root: store directory (storePathRootDir)
+ * @segment_size: commitlog segment size (mapedFileSizeCommitLog), 1 GiB
+ * @ring_segments: segment files in the ring, the prepared next one
+ *	included; the oldest is reused when the ring is full. 0: no limit
+ * @retention_ms: fileReservedTime; sealed segments whose last record is
+ *	older are dropped (and reused). 0: keep until the ring is full
+ * @flush_mode: ASYNC_FLUSH or SYNC_FLUSH
+ * @flush_timeout_ms: SYNC_FLUSH answers KMQ_APPEND_FLUSH_TIMEOUT after it
+ * @async_interval_ms: ASYNC_FLUSH period (500)
+ * @async_min_pages: dirty pages needed for a periodic flush (4)
+ * @async_full_interval_ms: flush everything at least this often (10000)
+ * @max_message_size: largest body accepted (maxMessageSize, 4 MiB)
+ * @cq_file_entries: entries per consume-queue file (300000)
+ * @store_host: STOREHOST written in records and message ids
+ * @flags: KMQ_STORE_CREATE
+ */
+struct kmq_store_config {
+	const char *root;
+	uint64_t segment_size;
+	uint32_t ring_segments;
+	uint64_t retention_ms;
+	enum kmq_flush_mode flush_mode;
+	uint32_t flush_timeout_ms;
+	uint32_t async_interval_ms;
+	uint32_t async_min_pages;
+	uint32_t async_full_interval_ms;
+	uint32_t max_message_size;
+	uint32_t cq_file_entries;
+	struct kmq_host store_host;
+	unsigned int flags;
+};
+
+struct kmq_store;
+
+void kmq_store_config_init(struct kmq_store_config *cfg, const char *root);
+
+/**
+ * kmq_store_open() - open (or create) a store and recover it.
+ *
+ * Without an "abort" file the last close was clean and the checkpoint is
+ * the end. With one, recovery scans forward from the checkpoint,
+ * validating magic, sizes, PHYSICALOFFSET and body CRC, truncates the
+ * torn tail, and rebuilds consume-queue entries that are missing or point
+ * past the end.
+ */
+int kmq_store_open(const struct kmq_store_config *cfg, struct kmq_store **out);
+
+/** kmq_store_close() - flush everything, write the checkpoint, remove abort. */
+void kmq_store_close(struct kmq_store *s);
+
+/**
+ * kmq_store_topic_create() - create a topic or change its queue count.
+ * Names follow RocketMQ: [%|a-zA-Z0-9_-], 1 to 127 bytes.
+ */
+int kmq_store_topic_create(struct kmq_store *s, const char *topic,
+			   uint32_t queues);
+/** kmq_store_topic_delete() - forget a topic and remove its queues. */
+int kmq_store_topic_delete(struct kmq_store *s, const char *topic);
+/** kmq_store_topic_queues() - queue count of @topic, or -KMQ_ENOTOPIC. */
+int kmq_store_topic_queues(struct kmq_store *s, const char *topic);
+/**
+ * kmq_store_topic_list() - call @fn for each topic (under the store's
+ * topic lock: @fn must not call back into the store).
+ */
+int kmq_store_topic_list(struct kmq_store *s,
+			 void (*fn)(void *arg, const char *topic,
+				    uint32_t queues),
+			 void *arg);
+
+/**
+ * struct kmq_msg - what a producer hands in; the store assigns the rest.
+ * @topic: NUL-terminated topic; must exist
+ * @queue_id: below the topic's queue count
+ * @flag: producer's FLAG
+ * @sys_flag: SYSFLAG as sent (compression, transaction type); host bits
+ *	are set by the store
+ * @born_ts: BORNTIMESTAMP, ms
+ * @born_host: BORNHOST
+ * @reconsume_times: RECONSUMETIMES
+ * @prepared_tx_offset: PREPARED TRANSACTION OFFSET
+ * @body: body bytes, stored as they are
+ * @body_len: at most max_message_size
+ * @props: properties ("name\1value\2"...), may be NULL
+ * @props_len: at most KMQ_PROPS_MAX
+ */
+struct kmq_msg {
+	const char *topic;
+	uint32_t queue_id;
+	uint32_t flag;
+	uint32_t sys_flag;
+	uint64_t born_ts;
+	struct kmq_host born_host;
+	uint32_t reconsume_times;
+	uint64_t prepared_tx_offset;
+	const void *body;
+	uint32_t body_len;
+	const char *props;
+	uint32_t props_len;
+};
+
+/**
+ * struct kmq_append_result - what the store assigned to one record.
+ * @queue_offset: its index in the consume queue (0 for PREPARED/ROLLBACK)
+ * @phys_offset: its commitlog offset
+ * @size: TOTALSIZE
+ * @store_ts: STORETIMESTAMP, ms
+ * @msg_id: offset message id, NUL-terminated
+ */
+struct kmq_append_result {
+	uint64_t queue_offset;
+	uint64_t phys_offset;
+	uint32_t size;
+	uint64_t store_ts;
+	char msg_id[KMQ_MSGID_MAX + 1];
+};
+
+/* Positive return of the append functions: stored, durability unknown. */
+#define KMQ_APPEND_FLUSH_TIMEOUT	1
+
+/**
+ * kmq_store_append() - append one record.
+ *
+ * Under SYNC_FLUSH it returns only once fdatasync covers the record;
+ * concurrent appenders share one sync.
+ * Return: 0; KMQ_APPEND_FLUSH_TIMEOUT if the sync did not complete
+ * within flush_timeout_ms (the record is stored); or a negative error,
+ * in which case nothing was stored.
+ */
+int kmq_store_append(struct kmq_store *s, const struct kmq_msg *msg,
+		     struct kmq_append_result *res);
+
+/**
+ * kmq_store_append_batch() - append @n records atomically with respect to
+ * validation: either all are stored, contiguously and in order, or none
+ * (the error names the first bad one through kmq_store_errmsg()).
+ * @res: @n results
+ */
+int kmq_store_append_batch(struct kmq_store *s, const struct kmq_msg *msgs,
+			   uint32_t n, struct kmq_append_result *res);
+
+/**
+ * enum kmq_read_status - outcome of a read (RocketMQ's GetMessageStatus).
+ * @KMQ_READ_FOUND: ranges hold at least one record
+ * @KMQ_READ_NO_MESSAGE: the queue is empty
+ * @KMQ_READ_NO_NEW: offset == max offset: nothing yet (long-poll)
+ * @KMQ_READ_NO_MATCH: entries scanned, none matched the tags; next_offset
+ *	moved past them
+ * @KMQ_READ_OFFSET_TOO_SMALL: offset below min offset (records reclaimed)
+ * @KMQ_READ_OFFSET_OVERFLOW: offset above max offset
+ */
+enum kmq_read_status {
+	KMQ_READ_FOUND = 0,
+	KMQ_READ_NO_MESSAGE,
+	KMQ_READ_NO_NEW,
+	KMQ_READ_NO_MATCH,
+	KMQ_READ_OFFSET_TOO_SMALL,
+	KMQ_READ_OFFSET_OVERFLOW,
+};
+
+/**
+ * struct kmq_read_req - one pull.
+ * @topic: topic
+ * @queue_id: queue
+ * @offset: first queue offset wanted
+ * @max_msgs: at most this many records
+ * @max_bytes: at most this many bytes, except that one record is always
+ *	returned if it matches
+ * @tags: tags codes to keep; NULL or @ntags 0 keeps all
+ * @ntags: number of @tags
+ */
+struct kmq_read_req {
+	const char *topic;
+	uint32_t queue_id;
+	uint64_t offset;
+	uint32_t max_msgs;
+	uint32_t max_bytes;
+	const int64_t *tags;
+	uint32_t ntags;
+};
+
+/**
+ * struct kmq_range - bytes ready to be sent as they are: whole records,
+ * contiguous in one segment. Valid (pinned) until kmq_store_release().
+ * @data: the bytes, in the segment's mapping
+ * @fd: the segment's file, for sendfile/splice
+ * @file_off: offset of @data in @fd
+ * @len: byte count
+ * @count: records in the range
+ * @seg: private: the pinned segment
+ */
+struct kmq_range {
+	const void *data;
+	int fd;
+	uint64_t file_off;
+	uint32_t len;
+	uint32_t count;
+	void *seg;
+};
+
+/**
+ * struct kmq_read_result - the outcome of kmq_store_read().
+ * @status: see enum kmq_read_status
+ * @next_offset: queue offset to ask for next
+ * @min_offset: queue's minimum offset
+ * @max_offset: queue's maximum offset (one past the last entry)
+ * @count: records returned
+ * @bytes: bytes returned
+ * @nranges: ranges filled
+ */
+struct kmq_read_result {
+	enum kmq_read_status status;
+	uint64_t next_offset;
+	uint64_t min_offset;
+	uint64_t max_offset;
+	uint32_t count;
+	uint32_t bytes;
+	uint32_t nranges;
+};
+
+/**
+ * kmq_store_read() - find the records of a pull.
+ * @ranges: room for @max_ranges ranges; the read stops when they run out
+ *
+ * The ranges pin their segments: call kmq_store_release() once the bytes
+ * are sent. A segment reused by the ring meanwhile is replaced by a new
+ * file, so pinned bytes never change.
+ * Return: 0 (see @res->status) or a negative error.
+ */
+int kmq_store_read(struct kmq_store *s, const struct kmq_read_req *req,
+		   struct kmq_range *ranges, uint32_t max_ranges,
+		   struct kmq_read_result *res);
+
+/** kmq_store_release() - unpin what kmq_store_read() returned. */
+void kmq_store_release(struct kmq_store *s, struct kmq_range *ranges,
+		       uint32_t nranges);
+
+/** kmq_store_queue_offsets() - min and max offset of a queue. */
+int kmq_store_queue_offsets(struct kmq_store *s, const char *topic,
+			    uint32_t queue_id, uint64_t *min, uint64_t *max);
+
+/**
+ * kmq_store_read_at() - copy the record at commitlog offset @phys into
+ * @buf (view by message id). Return: its size, or a negative error
+ * (-ERANGE when @phys is not readable, -ENOSPC when @cap is too small).
+ */
+int kmq_store_read_at(struct kmq_store *s, uint64_t phys, void *buf,
+		      uint32_t cap);
+
+/** kmq_store_flush() - make everything appended so far durable. */
+int kmq_store_flush(struct kmq_store *s);
+
+/**
+ * struct kmq_store_stats - positions and counters.
+ * @min_offset: lowest readable commitlog offset
+ * @write_offset: where the next record goes
+ * @flushed_offset: durable up to here
+ * @segments: segment files, the prepared one included
+ * @appends: records appended since open
+ * @syncs: fdatasync rounds of the commitlog since open
+ */
+struct kmq_store_stats {
+	uint64_t min_offset;
+	uint64_t write_offset;
+	uint64_t flushed_offset;
+	uint32_t segments;
+	uint64_t appends;
+	uint64_t syncs;
+};
+
+void kmq_store_stats(struct kmq_store *s, struct kmq_store_stats *st);
+
+const char *kmq_store_strerror(int err);
+/** kmq_store_errmsg() - details of this thread's last store error. */
+const char *kmq_store_errmsg(void);
+
+#endif /* KMQ_STORE_H */
