@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# install-deps.sh - install the Debian packages kmq's build and tests need.
+# As root it runs apt-get; otherwise it prints the exact command and fails
+# if anything is missing.
+set -euo pipefail
+
+pkgs=(
+	gcc make pkg-config perl python3 git xz-utils
+	libdeflate-dev libjansson-dev liburing-dev zlib1g-dev
+	clang libclang-rt-14-dev
+	sparse dkms kmod bc flex bison libelf-dev libssl-dev
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	     grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "kmq: missing packages; run as root:" >&2
+	echo "  apt-get update && $cmd" >&2
+	exit 1
+fi
+echo "kmq: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+$cmd -qq

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# test-all.sh - `make test`: install what the tests need, build, and run
+# every suite this machine can run:
+#   1. userspace TAP suites (format, store, crash test, bench smoke) by prove
+#   2. the same suites built with ASan and UBSan
+#   3. libFuzzer targets of the untrusted-input parsers, time-bounded
+#   4. kmq.ko against Debian's 6.1 and 6.12 headers: W=1, sparse,
+#      checkpatch --strict, dkms build (TAP, by prove)
+# Exits non-zero if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+jobs=$(nproc 2>/dev/null || echo 2)
+step() { printf '\n=== %s\n' "$*"; }
+
+step "dependencies"
+tools/scripts/install-deps.sh
+
+step "build"
+make -j"$jobs" all tests
+
+step "userspace suites"
+make check
+
+step "userspace suites under ASan + UBSan"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+make -j"$jobs" SAN=1 BUILD=build/san tests
+make SAN=1 BUILD=build/san check
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+step "fuzz targets (FUZZ_SECONDS=${FUZZ_SECONDS:-20} each)"
+make fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+
+step "kernel module: 6.1 and 6.12 builds, sparse, checkpatch, dkms"
+make module-check
+
+step "all suites passed"
