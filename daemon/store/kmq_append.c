@@ -115,15 +115,14 @@ static int kmq_reserve(struct kmq_store *s, uint64_t bytes)
 		off = s->wpos - cur->start;
 		if (bytes + KMQ_BLANK_SIZE <= cur->size - off)
 			return 0;
-		ret = kmq_ring_push(s, s->spare);
+		ret = kmq_ring_push(s, s->spares[0]);
 		if (ret)
 			return ret;
+		kmq_take_spare(s);
 		kmq_blank_encode(cur->map + off, cur->size - off);
 		/* Sealed: its mtime tells retention its age after a restart. */
 		futimens(cur->fd, NULL);
-		s->wpos = s->spare->start;
-		s->spare = NULL;
-		pthread_cond_broadcast(&s->work_cv);
+		s->wpos = s->segs[s->nsegs - 1]->start;
 	}
 }
 

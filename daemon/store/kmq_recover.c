@@ -86,10 +86,14 @@ static int kmq_rebuild_entry(struct kmq_store *s, const struct kmq_record *r)
 	return 0;
 }
 
-/* Keep the segment holding @end as the last of the ring. */
+/*
+ * Keep the segment holding @end as the last of the ring; the segments
+ * after it are prepared ones (kept, in order) or surplus (removed).
+ */
 static int kmq_cut_ring(struct kmq_store *s, uint64_t end)
 {
 	struct kmq_seg *w = kmq_ring_find(s, end);
+	uint32_t wi, i;
 	int err = 0;
 
 	if (!w) {
@@ -103,16 +107,18 @@ static int kmq_cut_ring(struct kmq_store *s, uint64_t end)
 			return err;
 		}
 	}
-	while (s->segs[s->nsegs - 1] != w) {
-		struct kmq_seg *extra = s->segs[--s->nsegs];
+	wi = (w->start - s->segs[0]->start) / s->cfg.segment_size;
+	for (i = wi + 1; i < s->nsegs; i++) {
+		struct kmq_seg *extra = s->segs[i];
 
-		if (!s->spare && extra->start == w->start + w->size) {
-			s->spare = extra;
+		if (s->nspares < KMQ_PREALLOC_MAX) {
+			s->spares[s->nspares++] = extra;
 			continue;
 		}
 		kmq_seg_unlink(s, extra);
 		kmq_seg_put(extra);
 	}
+	s->nsegs = wi + 1;
 	return 0;
 }
 

@@ -320,7 +320,7 @@ void kmq_ring_free(struct kmq_store *s)
 	free(s->segs);
 	s->segs = NULL;
 	s->nsegs = 0;
-	if (s->spare)
-		kmq_seg_put(s->spare);
-	s->spare = NULL;
+	for (i = 0; i < s->nspares; i++)
+		kmq_seg_put(s->spares[i]);
+	s->nspares = 0;
 }

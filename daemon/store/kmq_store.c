@@ -47,6 +47,9 @@ static int kmq_config_check(const struct kmq_store_config *c)
 	if (c->ring_segments == 1)
 		return kmq_err(-EINVAL,
 			       "ring of 1 segment: needs the current and the next");
+	if (c->prealloc_segments > KMQ_PREALLOC_MAX)
+		return kmq_err(-EINVAL, "more than %d segments prepared ahead",
+			       KMQ_PREALLOC_MAX);
 	if (c->flush_mode != KMQ_FLUSH_ASYNC && c->flush_mode != KMQ_FLUSH_SYNC)
 		return kmq_err(-EINVAL, "unknown flush mode %d", c->flush_mode);
 	if (!c->cq_file_entries || !c->async_interval_ms || !c->flush_timeout_ms)
@@ -177,6 +180,11 @@ int kmq_store_open(const struct kmq_store_config *cfg, struct kmq_store **out)
 	s->root = strdup(cfg->root);
 	s->cfg.root = s->root;
 	s->lock_fd = -1;
+	s->prealloc = cfg->prealloc_segments;
+	if (!s->prealloc)
+		s->prealloc = cfg->ring_segments ? cfg->ring_segments - 1 : 1;
+	if (s->prealloc > KMQ_PREALLOC_MAX)
+		s->prealloc = KMQ_PREALLOC_MAX;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->flushed_cv, NULL);
 	pthread_cond_init(&s->work_cv, NULL);
@@ -272,7 +280,8 @@ void kmq_store_stats(struct kmq_store *s, struct kmq_store_stats *st)
 	st->min_offset = s->nsegs ? s->segs[0]->start : 0;
 	st->write_offset = s->wpos;
 	st->flushed_offset = s->flushed;
-	st->segments = s->nsegs + (s->spare ? 1 : 0);
+	st->segments = s->nsegs + s->nspares;
+	st->prepared = s->nspares;
 	st->appends = s->appends;
 	st->syncs = s->syncs;
 	pthread_mutex_unlock(&s->lock);

@@ -58,8 +58,13 @@ enum kmq_flush_mode {
  * kmq_store_config_init() for the defaults (RocketMQ's).
  * @root: store directory (storePathRootDir)
  * @segment_size: commitlog segment size (mapedFileSizeCommitLog), 1 GiB
- * @ring_segments: segment files in the ring, the prepared next one
+ * @ring_segments: segment files in the ring, the prepared ones
  *	included; the oldest is reused when the ring is full. 0: no limit
+ * @prealloc_segments: segments kept prepared (allocated, pre-faulted)
+ *	ahead of the writer while the ring has free slots; at least one is
+ *	always kept, recycling the oldest if the ring is full. 0: the
+ *	default, which fills the ring (ring_segments - 1) or is 1 without a
+ *	ring limit
  * @retention_ms: fileReservedTime; sealed segments whose last record is
  *	older are dropped (and reused). 0: keep until the ring is full
  * @flush_mode: ASYNC_FLUSH or SYNC_FLUSH
@@ -76,6 +81,7 @@ struct kmq_store_config {
 	const char *root;
 	uint64_t segment_size;
 	uint32_t ring_segments;
+	uint32_t prealloc_segments;
 	uint64_t retention_ms;
 	enum kmq_flush_mode flush_mode;
 	uint32_t flush_timeout_ms;
@@ -312,7 +318,8 @@ int kmq_store_flush(struct kmq_store *s);
  * @min_offset: lowest readable commitlog offset
  * @write_offset: where the next record goes
  * @flushed_offset: durable up to here
- * @segments: segment files, the prepared one included
+ * @segments: segment files, the prepared ones included
+ * @prepared: segments prepared ahead of the writer
  * @appends: records appended since open
  * @syncs: fdatasync rounds of the commitlog since open
  */
@@ -321,6 +328,7 @@ struct kmq_store_stats {
 	uint64_t write_offset;
 	uint64_t flushed_offset;
 	uint32_t segments;
+	uint32_t prepared;
 	uint64_t appends;
 	uint64_t syncs;
 };

@@ -25,6 +25,8 @@
 #define KMQ_PAGE_SIZE		4096u
 /* Entries a read may skip for tag filtering, as RocketMQ's broker. */
 #define KMQ_READ_SCAN_MAX	16000u
+/* Most segments kept prepared ahead of the writer. */
+#define KMQ_PREALLOC_MAX	64
 
 /*
  * struct kmq_seg - one commitlog segment file, mapped whole.
@@ -90,8 +92,10 @@ struct kmq_store {
 	struct kmq_seg **segs;
 	uint32_t nsegs;
 	uint32_t segs_cap;
-	struct kmq_seg *spare;		/* prepared next segment */
-	bool allocating;
+	/* Prepared segments ahead of the writer, in offset order. */
+	struct kmq_seg *spares[KMQ_PREALLOC_MAX];
+	uint32_t nspares;
+	uint32_t prealloc;		/* how many to keep */
 	int alloc_err;
 
 	uint64_t wpos;			/* next record goes here */
@@ -135,6 +139,7 @@ void kmq_ring_free(struct kmq_store *s);
 void *kmq_allocator_main(void *arg);
 struct kmq_seg *kmq_reclaim_oldest(struct kmq_store *s);
 int kmq_wait_spare(struct kmq_store *s);
+struct kmq_seg *kmq_take_spare(struct kmq_store *s);
 
 /* kmq_topics.c */
 struct kmq_topic *kmq_topic_find(struct kmq_store *s, const char *name,
