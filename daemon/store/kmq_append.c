@@ -172,9 +172,16 @@ static void kmq_write_one(struct kmq_store *s, const struct kmq_msg *m,
 	s->wpos += p->size;
 }
 
-/* Wait until the flusher covers @end; lock held. */
+/*
+ * Group commit (lock held): until a sync covers @end, either lead one -
+ * sync everything appended so far, covering every appender waiting - or,
+ * while another appender leads, wait for it. An append not covered within
+ * flush_timeout_ms, or whose sync failed, is FLUSH_DISK_TIMEOUT: stored,
+ * durability unknown.
+ */
 static int kmq_wait_flushed(struct kmq_store *s, uint64_t end)
 {
+	uint64_t deadline = kmq_mono_ms() + s->cfg.flush_timeout_ms;
 	struct timespec ts;
 	uint64_t ns;
 
@@ -182,11 +189,17 @@ static int kmq_wait_flushed(struct kmq_store *s, uint64_t end)
 	ns = (uint64_t)ts.tv_nsec + (uint64_t)s->cfg.flush_timeout_ms * 1000000;
 	ts.tv_sec += ns / 1000000000;
 	ts.tv_nsec = ns % 1000000000;
-	pthread_cond_broadcast(&s->work_cv);
 	while (s->flushed < end) {
+		if (!s->syncing) {
+			if (kmq_flush_to(s, s->wpos))
+				return KMQ_APPEND_FLUSH_TIMEOUT;
+			continue;
+		}
 		if (pthread_cond_timedwait(&s->flushed_cv, &s->lock, &ts))
-			return s->flushed < end ? KMQ_APPEND_FLUSH_TIMEOUT : 0;
+			break;
 	}
+	if (s->flushed < end || kmq_mono_ms() > deadline)
+		return KMQ_APPEND_FLUSH_TIMEOUT;
 	return 0;
 }
 

@@ -5,10 +5,11 @@
  *
  * ASYNC_FLUSH: every async_interval_ms the flusher syncs the commitlog if
  * at least async_min_pages pages are dirty, and everything at least every
- * async_full_interval_ms. SYNC_FLUSH: the flusher syncs as soon as there
- * is anything unflushed; appenders arriving during a sync are covered by
- * the next one (group commit). Once a second the consume queues are
- * synced and the checkpoint is written; retention runs on the same tick.
+ * async_full_interval_ms. SYNC_FLUSH is done by the appenders themselves
+ * (kmq_append.c): the first one waiting syncs everything appended so far
+ * and the ones arriving meanwhile are covered by the next sync (group
+ * commit). Once a second the flusher syncs the consume queues and writes
+ * the checkpoint; retention runs on the same tick.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,15 +25,19 @@
 
 /*
  * kmq_flush_to() - make the commitlog durable below @target. Called with
- * the lock held; drops it around the syncs.
+ * the lock held; drops it around the syncs. One sync runs at a time; a
+ * caller arriving during one waits for it and then syncs what is left.
  */
 int kmq_flush_to(struct kmq_store *s, uint64_t target)
 {
 	struct kmq_seg *pins[8];
-	uint64_t from = s->flushed, p;
+	uint64_t from, p;
 	uint32_t n = 0, i;
 	int ret = 0;
 
+	while (s->syncing)
+		pthread_cond_wait(&s->flushed_cv, &s->lock);
+	from = s->flushed;
 	if (target <= from)
 		return 0;
 	for (p = from; p < target && n < 8;) {
@@ -50,6 +55,7 @@ int kmq_flush_to(struct kmq_store *s, uint64_t target)
 	}
 	if (p < target)
 		target = p;
+	s->syncing = true;
 	pthread_mutex_unlock(&s->lock);
 	for (i = 0; i < n; i++) {
 		int r = kmq_seg_sync(pins[i], from, target);
@@ -59,14 +65,13 @@ int kmq_flush_to(struct kmq_store *s, uint64_t target)
 		kmq_seg_put(pins[i]);
 	}
 	pthread_mutex_lock(&s->lock);
-	if (ret) {
-		kmq_err(ret, "commitlog sync failed: %s", strerror(-ret));
-		return ret;
-	}
+	s->syncing = false;
+	pthread_cond_broadcast(&s->flushed_cv);
+	if (ret)
+		return kmq_err(ret, "commitlog sync failed: %s", strerror(-ret));
 	if (target > s->flushed)
 		s->flushed = target;
 	s->syncs++;
-	pthread_cond_broadcast(&s->flushed_cv);
 	return 0;
 }
 
@@ -176,22 +181,18 @@ void *kmq_flusher_main(void *arg)
 		uint64_t now, dirty;
 		bool flush;
 
-		if (!sync_mode || s->wpos == s->flushed) {
-			kmq_deadline(&ts, sync_mode ? KMQ_CKPT_INTERVAL_MS :
-				     s->cfg.async_interval_ms);
-			pthread_cond_timedwait(&s->work_cv, &s->lock, &ts);
-			if (s->closing)
-				break;
-		}
+		kmq_deadline(&ts, sync_mode ? KMQ_CKPT_INTERVAL_MS :
+			     s->cfg.async_interval_ms);
+		pthread_cond_timedwait(&s->work_cv, &s->lock, &ts);
+		if (s->closing)
+			break;
 		now = kmq_mono_ms();
 		dirty = s->wpos - s->flushed;
-		if (sync_mode)
-			flush = dirty > 0;
-		else
-			flush = dirty >= (uint64_t)s->cfg.async_min_pages *
-					 KMQ_PAGE_SIZE ||
-				(dirty && now - last_full >=
-					  s->cfg.async_full_interval_ms);
+		/* Under SYNC_FLUSH appenders sync; this catches leftovers. */
+		flush = dirty >= (uint64_t)s->cfg.async_min_pages *
+				 KMQ_PAGE_SIZE ||
+			(dirty && now - last_full >=
+				  s->cfg.async_full_interval_ms);
 		if (!flush && !dirty)
 			last_full = now;
 		if (flush) {

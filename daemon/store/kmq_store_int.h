@@ -100,6 +100,7 @@ struct kmq_store {
 
 	uint64_t wpos;			/* next record goes here */
 	uint64_t flushed;		/* commitlog durable below this */
+	bool syncing;			/* a commitlog sync is running */
 	uint64_t last_ts;		/* STORETIMESTAMP of the last record */
 	uint64_t appends;
 	uint64_t syncs;
