@@ -10,6 +10,7 @@
  * flusher's group commit to cover its last byte.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -216,23 +217,35 @@ int kmq_store_append_batch(struct kmq_store *s, const struct kmq_msg *msgs,
 	if (!msgs || !res)
 		return kmq_err(-EINVAL, "append: no messages or results");
 	if (n > sizeof(stack) / sizeof(stack[0])) {
-		p = malloc(n * sizeof(*p));
+		p = calloc(n, sizeof(*p));
 		if (!p)
 			return -ENOMEM;
 	}
-	for (i = 0; i < n && !ret; i++) {
+	for (i = 0; i < n; i++) {
 		ret = kmq_prep_msg(s, &msgs[i], i, &p[i]);
+		if (ret)
+			break;
 		total += p[i].size;
 	}
 	if (!ret && total + KMQ_BLANK_SIZE > s->cfg.segment_size)
 		ret = kmq_err(-KMQ_EMSGSIZE, "batch of %llu bytes exceeds a segment",
 			      (unsigned long long)total);
-	if (ret)
-		goto out;
 
 	pthread_mutex_lock(&s->lock);
 	if (s->closing) {
 		ret = kmq_err(-KMQ_ECLOSED, "store %s is closing", s->root);
+		goto unlock;
+	}
+	if (ret) {
+		/* Report the first bad message: check queues before it. */
+		char msg[512];
+		int qret;
+
+		snprintf(msg, sizeof(msg), "%s", kmq_store_errmsg());
+		qret = kmq_prep_queues(s, msgs, i, p);
+		if (!qret)
+			kmq_err(ret, "%s", msg);
+		ret = qret ? qret : ret;
 		goto unlock;
 	}
 	/* Reserve first: it may drop the lock while the allocator works. */
@@ -255,7 +268,6 @@ unlock:
 		for (i = 0; i < n; i++)
 			kmq_msgid_encode(res[i].msg_id, &s->cfg.store_host,
 					 res[i].phys_offset);
-out:
 	if (p != stack)
 		free(p);
 	return ret;
