@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -98,28 +99,38 @@ int kmq_checkpoint_read(struct kmq_store *s, struct kmq_checkpoint *c)
 int kmq_checkpoint_write(struct kmq_store *s)
 {
 	uint8_t buf[KMQ_CKPT_FILE_SIZE] = { 0 };
+	struct kmq_cqfile **files = NULL, *f;
 	struct kmq_checkpoint c;
-	struct kmq_cqfile *f;
+	uint32_t n = 0, i;
 	int fd, ret = 0;
 
 	pthread_mutex_lock(&s->lock);
 	c.flushed = s->flushed;
 	c.min_offset = s->nsegs ? s->segs[0]->start : 0;
 	c.store_ts = s->last_ts;
-	f = s->dirty_cq;
+	for (f = s->dirty_cq; f; f = f->dirty_next)
+		n++;
+	if (n) {
+		files = malloc(n * sizeof(*files));
+		if (!files) {
+			pthread_mutex_unlock(&s->lock);
+			return -ENOMEM;
+		}
+	}
+	/* Take the list: a file written from now on is listed again. */
+	for (i = 0, f = s->dirty_cq; f; f = f->dirty_next) {
+		f->dirty = false;
+		files[i++] = f;
+	}
 	s->dirty_cq = NULL;
-	for (struct kmq_cqfile *i = f; i; i = i->dirty_next)
-		i->dirty = false;
 	pthread_mutex_unlock(&s->lock);
 
-	while (f) {
-		struct kmq_cqfile *next = f->dirty_next;
-
-		if (msync(f->map, f->bytes, MS_SYNC) && !ret)
+	for (i = 0; i < n; i++) {
+		if (msync(files[i]->map, files[i]->bytes, MS_SYNC) && !ret)
 			ret = -errno;
-		kmq_cqfile_put(f);
-		f = next;
+		kmq_cqfile_put(files[i]);
 	}
+	free(files);
 	if (ret)
 		return kmq_err(ret, "consume queue sync: %s", strerror(-ret));
 
