@@ -11,8 +11,8 @@
 
 #include "kmq_types.h"
 
-#define KMQ_PROP_NAME_SEP	'\x01'
-#define KMQ_PROP_PAIR_SEP	'\x02'
+#define KMQ_PROP_NAME_SEP	('\x01')
+#define KMQ_PROP_PAIR_SEP	('\x02')
 
 #define KMQ_PROP_KEYS			"KEYS"
 #define KMQ_PROP_TAGS			"TAGS"

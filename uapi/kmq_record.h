@@ -161,7 +161,8 @@ struct kmq_record {
 
 /**
  * kmq_record_size() - TOTALSIZE of a record with these parts.
- * Return: the size, or 0 if a part is too long for its length field.
+ * Return: the size, or 0 if a part is too long for its length field (or
+ * the topic is empty, or @magic is neither 0, v1 nor v2).
  */
 __u32 kmq_record_size(__u32 magic, __u32 sys_flag, __u32 body_len,
 		      __u32 topic_len, __u32 props_len);
@@ -173,7 +174,9 @@ __u32 kmq_record_size(__u32 magic, __u32 sys_flag, __u32 body_len,
  * barrier, so a writer killed half way leaves a record that fails
  * validation instead of one that reads back wrong.
  *
- * Return: the record size, or -KMQ_FMT_ETOOBIG / -KMQ_FMT_ENOSPACE.
+ * Return: the record size, or -KMQ_FMT_ETOOBIG / -KMQ_FMT_ENOSPACE
+ * (-KMQ_FMT_EMAGIC for an unknown @r->magic, -KMQ_FMT_ETOPICLEN for an
+ * empty topic, which the decoder would refuse).
  */
 int kmq_record_encode(void *buf, __u32 cap, const struct kmq_record *r);
 

@@ -17,7 +17,7 @@
 #endif
 
 /* Compiler-only barrier: orders the stores of one thread as the code says. */
-#define kmq_compiler_barrier()	__asm__ __volatile__("" : : : "memory")
+#define kmq_compiler_barrier()	({ __asm__ __volatile__("" : : : "memory"); })
 #define kmq_memcpy(d, s, n)	__builtin_memcpy((d), (s), (n))
 #define kmq_memset(d, c, n)	__builtin_memset((d), (c), (n))
 
