@@ -14,18 +14,18 @@ static inline void kmq_put_be16(void *p, __u16 v)
 {
 	__u8 *b = p;
 
-	b[0] = v >> 8;
-	b[1] = v;
+	b[0] = (v >> 8) & 0xff;
+	b[1] = v & 0xff;
 }
 
 static inline void kmq_put_be32(void *p, __u32 v)
 {
 	__u8 *b = p;
 
-	b[0] = v >> 24;
-	b[1] = v >> 16;
-	b[2] = v >> 8;
-	b[3] = v;
+	b[0] = (v >> 24) & 0xff;
+	b[1] = (v >> 16) & 0xff;
+	b[2] = (v >> 8) & 0xff;
+	b[3] = v & 0xff;
 }
 
 static inline void kmq_put_be64(void *p, __u64 v)

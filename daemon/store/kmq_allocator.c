@@ -36,7 +36,7 @@ struct kmq_seg *kmq_reclaim_oldest(struct kmq_store *s)
 	struct kmq_seg *seg = kmq_ring_drop_oldest(s);
 	uint64_t min = s->segs[0]->start;
 
-	kmq_for_each_queue(s, kmq_trim_queue, &min);
+	kmq_queues_walk(s, kmq_trim_queue, &min);
 	if (atomic_load(&seg->refs) == 1)
 		return seg;
 	kmq_seg_unlink(s, seg);
@@ -63,11 +63,10 @@ static struct kmq_seg *kmq_prepare(struct kmq_store *s, uint64_t start,
 		memset(seg->map, 0, seg->size);
 		seg->last_ts = kmq_now_ms();
 		return seg;
-	} else {
-		seg = kmq_seg_open(s, start, true, err);
-		if (!seg)
-			return NULL;
 	}
+	seg = kmq_seg_open(s, start, true, err);
+	if (!seg)
+		return NULL;
 	*err = kmq_seg_prefault(seg);
 	if (*err) {
 		kmq_err(*err, "prefault segment %llu: %s",

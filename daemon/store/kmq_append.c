@@ -216,7 +216,7 @@ int kmq_store_append_batch(struct kmq_store *s, const struct kmq_msg *msgs,
 		return 0;
 	if (!msgs || !res)
 		return kmq_err(-EINVAL, "append: no messages or results");
-	if (n > sizeof(stack) / sizeof(stack[0])) {
+	if (n > ARRAY_SIZE(stack)) {
 		p = calloc(n, sizeof(*p));
 		if (!p)
 			return -ENOMEM;

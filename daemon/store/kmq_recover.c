@@ -170,7 +170,7 @@ int kmq_recover(struct kmq_store *s, bool crashed)
 	if (err)
 		return err;
 
-	kmq_for_each_queue(s, kmq_truncate_queue, &end);
+	kmq_queues_walk(s, kmq_truncate_queue, &end);
 	for (pos = start; kmq_scan_next(s, &pos, &r); pos += r.total_size) {
 		err = kmq_rebuild_entry(s, &r);
 		if (err)

@@ -107,7 +107,7 @@ static int kmq_store_dirs(struct kmq_store *s)
 	};
 	unsigned int i;
 
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(dirs); i++)
 		if (mkdirat(s->root_fd, dirs[i], 0755) && errno != EEXIST)
 			return kmq_err(-errno, "mkdir %s/%s: %s", s->root,
 				       dirs[i], strerror(errno));
@@ -227,7 +227,7 @@ int kmq_store_open(const struct kmq_store_config *cfg, struct kmq_store **out)
 	if (err)
 		goto fail;
 	min = s->segs[0]->start;
-	kmq_for_each_queue(s, kmq_trim_one, &min);
+	kmq_queues_walk(s, kmq_trim_one, &min);
 	err = kmq_store_start(s);
 	if (err)
 		goto fail;

@@ -47,7 +47,7 @@ const char *kmq_store_strerror(int err)
 	if (err >= 0)
 		return "success";
 	i = -err - KMQ_ENOTSTORE;
-	if (-err >= KMQ_ENOTSTORE && i < sizeof(names) / sizeof(names[0]))
+	if (-err >= KMQ_ENOTSTORE && i < ARRAY_SIZE(names))
 		return names[i];
 	return strerror(-err);
 }

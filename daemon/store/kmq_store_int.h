@@ -21,6 +21,10 @@
 #include "kmq_cq.h"
 #include "kmq_store.h"
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#endif
+
 #define KMQ_TOPIC_BUCKETS	1024
 #define KMQ_PAGE_SIZE		4096u
 /* Entries a read may skip for tag filtering, as RocketMQ's broker. */
@@ -162,10 +166,9 @@ void kmq_cq_trim(struct kmq_store *s, struct kmq_queue *q, uint64_t cl_min);
 void kmq_cq_free(struct kmq_queue *q);
 void kmq_cqfile_put(struct kmq_cqfile *f);
 char *kmq_queue_dir(struct kmq_store *s, const char *topic, uint32_t qid);
-void kmq_for_each_queue(struct kmq_store *s,
-			void (*fn)(struct kmq_store *s, struct kmq_queue *q,
-				   void *arg),
-			void *arg);
+typedef void (*kmq_queue_fn)(struct kmq_store *s, struct kmq_queue *q,
+			     void *arg);
+void kmq_queues_walk(struct kmq_store *s, kmq_queue_fn fn, void *arg);
 
 /* kmq_flush.c */
 void *kmq_flusher_main(void *arg);

@@ -138,19 +138,19 @@ static void kmq_topic_free(struct kmq_topic *t)
 	free(t);
 }
 
-void kmq_for_each_queue(struct kmq_store *s,
-			void (*fn)(struct kmq_store *s, struct kmq_queue *q,
-				   void *arg),
-			void *arg)
+void kmq_queues_walk(struct kmq_store *s, kmq_queue_fn fn, void *arg)
 {
 	struct kmq_topic *t;
 	uint32_t b, i;
 
-	for (b = 0; b < KMQ_TOPIC_BUCKETS; b++)
-		for (t = s->topics[b]; t; t = t->next)
-			for (i = 0; i < t->nallocated; i++)
+	for (b = 0; b < KMQ_TOPIC_BUCKETS; b++) {
+		for (t = s->topics[b]; t; t = t->next) {
+			for (i = 0; i < t->nallocated; i++) {
 				if (t->queues[i])
 					fn(s, t->queues[i], arg);
+			}
+		}
+	}
 }
 
 static int kmq_topics_save(struct kmq_store *s)
@@ -178,8 +178,9 @@ static int kmq_topics_save(struct kmq_store *s)
 				goto out;
 		}
 	}
+	s->topics_version++;
 	ver = json_pack("{s:I, s:I}", "timestamp", (json_int_t)kmq_now_ms(),
-			"counter", (json_int_t)++s->topics_version);
+			"counter", (json_int_t)s->topics_version);
 	if (!ver || json_object_set_new(root, "dataVersion", ver) ||
 	    json_object_set(root, "topicConfigTable", table))
 		goto out;

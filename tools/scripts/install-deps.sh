@@ -7,10 +7,13 @@
 set -euo pipefail
 
 pkgs=(
-	gcc make pkg-config perl python3 git xz-utils
+	# userspace build and TAP suites
+	build-essential binutils linux-libc-dev pkg-config perl python3
 	libdeflate-dev libjansson-dev liburing-dev zlib1g-dev
+	# fuzz targets (libFuzzer lives in libclang-rt)
 	clang libclang-rt-14-dev
-	sparse dkms kmod bc flex bison libelf-dev libssl-dev
+	# module builds against Debian's headers, sparse, dkms
+	gcc-12 make sparse pahole xz-utils dpkg gzip dkms kmod openssl
 )
 
 missing=()
