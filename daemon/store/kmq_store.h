@@ -75,7 +75,7 @@ enum kmq_flush_mode {
  * @max_message_size: largest body accepted (maxMessageSize, 4 MiB)
  * @cq_file_entries: entries per consume-queue file (300000)
  * @store_host: STOREHOST written in records and message ids
- * @flags: KMQ_STORE_CREATE
+ * @flags: KMQ_STORE_CREATE (set by kmq_store_config_init())
  */
 struct kmq_store_config {
 	const char *root;
@@ -114,7 +114,8 @@ void kmq_store_close(struct kmq_store *s);
 
 /**
  * kmq_store_topic_create() - create a topic or change its queue count.
- * Names follow RocketMQ: [%|a-zA-Z0-9_-], 1 to 127 bytes.
+ * Names follow RocketMQ: [%|a-zA-Z0-9_-], 1 to 127 bytes. The change is
+ * in config/topics.json (written and synced) before this returns.
  */
 int kmq_store_topic_create(struct kmq_store *s, const char *topic,
 			   uint32_t queues);
@@ -196,8 +197,10 @@ int kmq_store_append(struct kmq_store *s, const struct kmq_msg *msg,
 /**
  * kmq_store_append_batch() - append @n records atomically with respect to
  * validation: either all are stored, contiguously and in order, or none
- * (the error names the first bad one through kmq_store_errmsg()).
+ * (the error names the first bad one through kmq_store_errmsg()). The
+ * batch must fit in one segment, else -KMQ_EMSGSIZE.
  * @res: @n results
+ * Return: as kmq_store_append().
  */
 int kmq_store_append_batch(struct kmq_store *s, const struct kmq_msg *msgs,
 			   uint32_t n, struct kmq_append_result *res);
@@ -209,8 +212,12 @@ int kmq_store_append_batch(struct kmq_store *s, const struct kmq_msg *msgs,
  * @KMQ_READ_NO_NEW: offset == max offset: nothing yet (long-poll)
  * @KMQ_READ_NO_MATCH: entries scanned, none matched the tags; next_offset
  *	moved past them
- * @KMQ_READ_OFFSET_TOO_SMALL: offset below min offset (records reclaimed)
- * @KMQ_READ_OFFSET_OVERFLOW: offset above max offset
+ * @KMQ_READ_OFFSET_TOO_SMALL: offset below min offset (records reclaimed);
+ *	next_offset is the min offset
+ * @KMQ_READ_OFFSET_OVERFLOW: offset above max offset; next_offset is the
+ *	max offset
+ *
+ * NO_MATCH scans at most 16000 entries per read.
  */
 enum kmq_read_status {
 	KMQ_READ_FOUND = 0,
@@ -321,7 +328,7 @@ int kmq_store_flush(struct kmq_store *s);
  * @segments: segment files, the prepared ones included
  * @prepared: segments prepared ahead of the writer
  * @appends: records appended since open
- * @syncs: fdatasync rounds of the commitlog since open
+ * @syncs: commitlog syncs (msync MS_SYNC of the unsynced range) since open
  */
 struct kmq_store_stats {
 	uint64_t min_offset;
