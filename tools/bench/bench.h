@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * bench.h - what kmq-bench's modes share: the mode table's entry points
+ * and the argument helpers of kmq_bench.c.
+ */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+/**
+ * struct bench_mode - one kmq-bench mode ("store"; later "produce", ...).
+ * @name: first argument selecting it
+ * @summary: one line for the mode list
+ * @main: runs it; argv[0] is the mode name. Return: exit status
+ * @usage: prints its flags
+ */
+struct bench_mode {
+	const char *name;
+	const char *summary;
+	int (*main)(int argc, char **argv);
+	void (*usage)(FILE *f);
+};
+
+int bench_store_main(int argc, char **argv);
+void bench_store_usage(FILE *f);
+
+/*
+ * bench_parse_u64() - parse a decimal count, with an optional binary
+ * suffix (K, M, G, T: 2^10...) when @suffix. Return: 0 or -EINVAL.
+ */
+int bench_parse_u64(const char *s, bool suffix, uint64_t *out);
+/* bench_parse_u32() - the same, at most @max. */
+int bench_parse_u32(const char *s, bool suffix, uint32_t max, uint32_t *out);
+
+#endif /* BENCH_H */
