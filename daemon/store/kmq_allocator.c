@@ -9,7 +9,8 @@
  * writer arrives. When the ring is full it keeps one prepared by
  * recycling the oldest segment: its records are
  * dropped (queues' minimum offsets move), the file is renamed to the new
- * start offset and zeroed, which also maps its pages writable again. A reader still
+ * start offset and its pages (normally still resident) are mapped
+ * writable again. A reader still
  * holding the oldest segment keeps it: the file is unlinked instead and a
  * new one created, so pinned bytes never change.
  */
@@ -56,17 +57,15 @@ static struct kmq_seg *kmq_prepare(struct kmq_store *s, uint64_t start,
 			return NULL;
 		}
 		/*
-		 * Zero the old records: nothing past the write position may
-		 * ever decode as a record, and writing every page is also
-		 * what pre-faults it.
+		 * Its old records stay until overwritten: each carries its old
+		 * PHYSICALOFFSET, which recovery refuses at the new one.
 		 */
-		memset(seg->map, 0, seg->size);
 		seg->last_ts = kmq_now_ms();
-		return seg;
+	} else {
+		seg = kmq_seg_open(s, start, true, err);
+		if (!seg)
+			return NULL;
 	}
-	seg = kmq_seg_open(s, start, true, err);
-	if (!seg)
-		return NULL;
 	*err = kmq_seg_prefault(seg);
 	if (*err) {
 		kmq_err(*err, "prefault segment %llu: %s",

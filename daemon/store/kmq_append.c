@@ -173,6 +173,45 @@ static void kmq_write_one(struct kmq_store *s, const struct kmq_msg *m,
 	s->wpos += p->size;
 }
 
+static void kmq_abstime_us(struct timespec *ts, uint64_t us)
+{
+	uint64_t ns;
+
+	clock_gettime(CLOCK_REALTIME, ts);
+	ns = (uint64_t)ts->tv_nsec + us * 1000;
+	ts->tv_sec += ns / 1000000000;
+	ts->tv_nsec = ns % 1000000000;
+}
+
+/*
+ * Lead a sync (lock held). The appenders the last sync released are
+ * probably appending again right now: wait a little - at most half a
+ * sync's duration - for as many of them to join, so one sync covers
+ * them all instead of starting with one record and leaving the rest to
+ * the next.
+ */
+static int kmq_lead_sync(struct kmq_store *s)
+{
+	uint64_t wait = s->last_sync_us / 2;
+	struct timespec ts;
+	uint32_t group;
+	int ret;
+
+	s->leading = true;
+	if (s->sync_waiters < s->last_group && wait) {
+		kmq_abstime_us(&ts, wait > 2000 ? 2000 : wait);
+		while (s->sync_waiters < s->last_group &&
+		       !pthread_cond_timedwait(&s->join_cv, &s->lock, &ts))
+			;
+	}
+	group = s->sync_waiters;
+	ret = kmq_flush_to(s, s->wpos);
+	s->last_group = group;
+	s->leading = false;
+	pthread_cond_broadcast(&s->flushed_cv);
+	return ret;
+}
+
 /*
  * Group commit (lock held): until a sync covers @end, either lead one -
  * sync everything appended so far, covering every appender waiting - or,
@@ -184,22 +223,24 @@ static int kmq_wait_flushed(struct kmq_store *s, uint64_t end)
 {
 	uint64_t deadline = kmq_mono_ms() + s->cfg.flush_timeout_ms;
 	struct timespec ts;
-	uint64_t ns;
+	int ret = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ns = (uint64_t)ts.tv_nsec + (uint64_t)s->cfg.flush_timeout_ms * 1000000;
-	ts.tv_sec += ns / 1000000000;
-	ts.tv_nsec = ns % 1000000000;
+	kmq_abstime_us(&ts, (uint64_t)s->cfg.flush_timeout_ms * 1000);
+	s->sync_waiters++;
+	pthread_cond_signal(&s->join_cv);
 	while (s->flushed < end) {
-		if (!s->syncing) {
-			if (kmq_flush_to(s, s->wpos))
-				return KMQ_APPEND_FLUSH_TIMEOUT;
+		if (!s->syncing && !s->leading) {
+			if (kmq_lead_sync(s)) {
+				ret = KMQ_APPEND_FLUSH_TIMEOUT;
+				break;
+			}
 			continue;
 		}
 		if (pthread_cond_timedwait(&s->flushed_cv, &s->lock, &ts))
 			break;
 	}
-	if (s->flushed < end || kmq_mono_ms() > deadline)
+	s->sync_waiters--;
+	if (ret || s->flushed < end || kmq_mono_ms() > deadline)
 		return KMQ_APPEND_FLUSH_TIMEOUT;
 	return 0;
 }

@@ -32,7 +32,7 @@
 int kmq_flush_to(struct kmq_store *s, uint64_t target)
 {
 	struct kmq_seg *pins[8];
-	uint64_t from, p;
+	uint64_t from, p, t0;
 	uint32_t n = 0, i;
 	int ret = 0;
 
@@ -58,6 +58,7 @@ int kmq_flush_to(struct kmq_store *s, uint64_t target)
 		target = p;
 	s->syncing = true;
 	pthread_mutex_unlock(&s->lock);
+	t0 = kmq_mono_us();
 	for (i = 0; i < n; i++) {
 		int r = kmq_seg_sync(pins[i], from, target);
 
@@ -66,6 +67,7 @@ int kmq_flush_to(struct kmq_store *s, uint64_t target)
 		kmq_seg_put(pins[i]);
 	}
 	pthread_mutex_lock(&s->lock);
+	s->last_sync_us = kmq_mono_us() - t0;
 	s->syncing = false;
 	pthread_cond_broadcast(&s->flushed_cv);
 	if (ret)

@@ -136,6 +136,7 @@ static void kmq_store_free(struct kmq_store *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->flushed_cv);
 	pthread_cond_destroy(&s->work_cv);
+	pthread_cond_destroy(&s->join_cv);
 	free(s->root);
 	free(s);
 }
@@ -188,6 +189,7 @@ int kmq_store_open(const struct kmq_store_config *cfg, struct kmq_store **out)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->flushed_cv, NULL);
 	pthread_cond_init(&s->work_cv, NULL);
+	pthread_cond_init(&s->join_cv, NULL);
 	s->root_fd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (!s->root || s->root_fd < 0) {
 		err = kmq_err(-errno, "open %s: %s", cfg->root, strerror(errno));

@@ -105,6 +105,11 @@ struct kmq_store {
 	uint64_t wpos;			/* next record goes here */
 	uint64_t flushed;		/* commitlog durable below this */
 	bool syncing;			/* a commitlog sync is running */
+	bool leading;			/* an appender is gathering a group */
+	uint32_t sync_waiters;		/* appenders waiting for a sync */
+	uint32_t last_group;		/* waiters covered by the last sync */
+	uint64_t last_sync_us;		/* how long the last sync took */
+	pthread_cond_t join_cv;		/* an appender started waiting */
 	uint64_t last_ts;		/* STORETIMESTAMP of the last record */
 	uint64_t appends;
 	uint64_t syncs;
@@ -124,6 +129,7 @@ int kmq_err(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 uint64_t kmq_now_ms(void);
 uint64_t kmq_mono_ms(void);
+uint64_t kmq_mono_us(void);
 
 /* kmq_segment.c */
 struct kmq_seg *kmq_seg_open(struct kmq_store *s, uint64_t start,
