@@ -21,6 +21,9 @@ tools/scripts/install-deps.sh
 step "build"
 make -j"$jobs" all tests
 
+step "uapi/ compiles freestanding: no libc, only kmq_crc32/memcpy/memset"
+make uapi-freestanding
+
 step "userspace suites"
 make check
 
