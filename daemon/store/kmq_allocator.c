@@ -62,7 +62,7 @@ static struct kmq_seg *kmq_prepare(struct kmq_store *s, uint64_t start,
 		 */
 		seg->last_ts = kmq_now_ms();
 	} else {
-		seg = kmq_seg_open(s, start, true, err);
+		seg = kmq_seg_open(s, start, err);
 		if (!seg)
 			return NULL;
 	}

@@ -98,14 +98,9 @@ static int kmq_cut_ring(struct kmq_store *s, uint64_t end)
 
 	if (!w) {
 		/* end is the first byte past the ring: open the next one. */
-		w = kmq_seg_open(s, end, true, &err);
-		if (!w)
+		err = kmq_ring_open_push(s, end, &w);
+		if (err)
 			return err;
-		err = kmq_ring_push(s, w);
-		if (err) {
-			kmq_seg_put(w);
-			return err;
-		}
 	}
 	wi = (w->start - s->segs[0]->start) / s->cfg.segment_size;
 	for (i = wi + 1; i < s->nsegs; i++) {
@@ -133,14 +128,9 @@ int kmq_recover(struct kmq_store *s, bool crashed)
 
 	ckpt_ok = !kmq_checkpoint_read(s, &c);
 	if (!s->nsegs) {
-		w = kmq_seg_open(s, 0, true, &err);
-		if (!w)
+		err = kmq_ring_open_push(s, 0, &w);
+		if (err)
 			return err;
-		err = kmq_ring_push(s, w);
-		if (err) {
-			kmq_seg_put(w);
-			return err;
-		}
 		s->wpos = 0;
 		s->flushed = 0;
 		return kmq_seg_prefault(w);

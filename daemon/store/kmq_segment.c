@@ -33,8 +33,7 @@ static void kmq_seg_name(char *buf, size_t len, uint64_t start)
  * and map it. A file shorter than segment_size (a creation cut short) is
  * extended; a longer one is refused.
  */
-struct kmq_seg *kmq_seg_open(struct kmq_store *s, uint64_t start,
-			     bool create, int *err)
+struct kmq_seg *kmq_seg_open(struct kmq_store *s, uint64_t start, int *err)
 {
 	uint64_t size = s->cfg.segment_size;
 	struct kmq_seg *seg;
@@ -43,8 +42,7 @@ struct kmq_seg *kmq_seg_open(struct kmq_store *s, uint64_t start,
 	int fd;
 
 	kmq_seg_name(name, sizeof(name), start);
-	fd = openat(s->root_fd, name,
-		    O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+	fd = openat(s->root_fd, name, O_RDWR | O_CLOEXEC | O_CREAT, 0644);
 	if (fd < 0) {
 		*err = kmq_err(-errno, "open %s/%s: %s", s->root, name,
 			       strerror(errno));
@@ -199,6 +197,25 @@ int kmq_ring_push(struct kmq_store *s, struct kmq_seg *seg)
 	return 0;
 }
 
+/* kmq_ring_open_push() - open (creating) the segment at @start as the newest. */
+int kmq_ring_open_push(struct kmq_store *s, uint64_t start,
+		       struct kmq_seg **out)
+{
+	struct kmq_seg *seg;
+	int err = 0;
+
+	seg = kmq_seg_open(s, start, &err);
+	if (!seg)
+		return err;
+	err = kmq_ring_push(s, seg);
+	if (err) {
+		kmq_seg_put(seg);
+		return err;
+	}
+	*out = seg;
+	return 0;
+}
+
 /* kmq_ring_drop_oldest() - take segs[0] out; the caller owns its ref. */
 struct kmq_seg *kmq_ring_drop_oldest(struct kmq_store *s)
 {
@@ -296,14 +313,9 @@ int kmq_ring_load(struct kmq_store *s)
 				      (starts[i - 1] + s->cfg.segment_size));
 			goto out;
 		}
-		seg = kmq_seg_open(s, starts[i], false, &ret);
-		if (!seg)
+		ret = kmq_ring_open_push(s, starts[i], &seg);
+		if (ret)
 			goto out;
-		ret = kmq_ring_push(s, seg);
-		if (ret) {
-			kmq_seg_put(seg);
-			goto out;
-		}
 	}
 out:
 	free(starts);

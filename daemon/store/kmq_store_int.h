@@ -132,8 +132,7 @@ uint64_t kmq_mono_ms(void);
 uint64_t kmq_mono_us(void);
 
 /* kmq_segment.c */
-struct kmq_seg *kmq_seg_open(struct kmq_store *s, uint64_t start,
-			     bool create, int *err);
+struct kmq_seg *kmq_seg_open(struct kmq_store *s, uint64_t start, int *err);
 int kmq_seg_prefault(struct kmq_seg *seg);
 int kmq_seg_rename(struct kmq_store *s, struct kmq_seg *seg, uint64_t start);
 void kmq_seg_unlink(struct kmq_store *s, struct kmq_seg *seg);
@@ -142,6 +141,8 @@ void kmq_seg_put(struct kmq_seg *seg);
 int kmq_seg_sync(struct kmq_seg *seg, uint64_t from, uint64_t to);
 struct kmq_seg *kmq_ring_find(struct kmq_store *s, uint64_t phys);
 int kmq_ring_push(struct kmq_store *s, struct kmq_seg *seg);
+int kmq_ring_open_push(struct kmq_store *s, uint64_t start,
+		       struct kmq_seg **out);
 struct kmq_seg *kmq_ring_drop_oldest(struct kmq_store *s);
 int kmq_ring_load(struct kmq_store *s);
 void kmq_ring_free(struct kmq_store *s);
