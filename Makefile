@@ -18,7 +18,7 @@ SAN	?=
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	   -Wmissing-prototypes -Werror=implicit-function-declaration \
-	   -D_GNU_SOURCE -pthread -Iuapi -Idaemon/store -Itools/testing
+	   -D_GNU_SOURCE -pthread -Iuapi -Idaemon/store -Idaemon/remoting -Idaemon/kmqd -Itools/testing
 LDLIBS	+= -ldeflate -ljansson -lpthread
 
 ifeq ($(SAN),1)
