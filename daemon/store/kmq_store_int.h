@@ -19,6 +19,7 @@
 
 #include "kmq_checkpoint.h"
 #include "kmq_cq.h"
+#include "kmq_fs.h"
 #include "kmq_store.h"
 
 #ifndef ARRAY_SIZE
@@ -186,12 +187,5 @@ void kmq_retention_run(struct kmq_store *s);
 
 /* kmq_recover.c */
 int kmq_recover(struct kmq_store *s, bool crashed);
-
-/* kmq_fs.c */
-int kmq_mkdirs(const char *path, mode_t mode);
-int kmq_write_file_atomic(int dirfd, const char *name, const void *buf,
-			  size_t len);
-int kmq_rmtree(const char *path);
-int kmq_fsync_dir(const char *path);
 
 #endif /* KMQ_STORE_INT_H */

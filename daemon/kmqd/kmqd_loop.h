@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * kmqd_loop.h - kmqd's event loops: one thread per loop, each with its own
+ * io_uring, its own listening sockets (SO_REUSEPORT, so the kernel spreads
+ * connections over the loops) and the connections it accepted. A
+ * connection lives on one loop for its whole life; shared state (routes,
+ * topics, consumer groups) is locked by its owner.
+ *
+ * Other threads reach a loop by posting a function to it
+ * (kmqd_loop_post()), which runs on the loop thread.
+ */
+#ifndef KMQD_LOOP_H
+#define KMQD_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kmq_remoting.h"
+
+struct kmqd_loop;
+struct kmqd_conn;
+
+/*
+ * struct kmqd_service - one role (name server, broker) behind a
+ * listening port.
+ * @name: for logs
+ * @handle: called on the loop thread for every request decoded on one of
+ *	its connections; owns nothing of @req after returning
+ * @closed: a connection of this service is going away (may be NULL)
+ * @tick: every 250 ms on every loop (may be NULL)
+ */
+struct kmqd_service {
+	const char *name;
+	void (*handle)(struct kmqd_conn *c, struct kmq_rmt_cmd *req);
+	void (*closed)(struct kmqd_conn *c);
+	void (*tick)(struct kmqd_loop *l, uint64_t now_ms);
+	void *priv;
+};
+
+/* Called with the response to a request sent by kmqd_conn_request(). */
+typedef void (*kmqd_reply_fn)(struct kmqd_conn *c, struct kmq_rmt_cmd *resp,
+			      void *arg);
+
+int kmqd_loops_start(unsigned int n);
+/* kmqd_listen() - listen on @addr:@port on every loop for @svc. */
+int kmqd_listen(const char *addr, uint16_t port, struct kmqd_service *svc);
+void kmqd_loops_stop(void);
+void kmqd_loops_join(void);
+unsigned int kmqd_loop_count(void);
+struct kmqd_loop *kmqd_loop_get(unsigned int i);
+unsigned int kmqd_loop_index(struct kmqd_loop *l);
+
+/* kmqd_loop_post() - run @fn(@arg) on @l's thread, soon. */
+int kmqd_loop_post(struct kmqd_loop *l, void (*fn)(void *arg), void *arg);
+
+/*
+ * kmqd_conn_reply() - queue @resp's frame and @body_len bytes of @body on
+ * @c (loop thread only). A connection whose queued output exceeds the
+ * limit (the peer stopped reading) is closed.
+ */
+int kmqd_conn_reply(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
+		    const void *body, uint32_t body_len);
+
+/*
+ * kmqd_conn_connect() - open an outbound connection from loop @l (its
+ * thread only) to @addr ("host:port"); @svc handles requests the peer
+ * sends. Responses go to the callbacks given to kmqd_conn_request().
+ */
+struct kmqd_conn *kmqd_conn_connect(struct kmqd_loop *l, const char *addr,
+				    struct kmqd_service *svc);
+/* kmqd_conn_request() - send @req with a fresh opaque; @fn gets the reply. */
+int kmqd_conn_request(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
+		      const void *body, uint32_t body_len, kmqd_reply_fn fn,
+		      void *arg);
+void kmqd_conn_close(struct kmqd_conn *c);
+bool kmqd_conn_is_open(const struct kmqd_conn *c);
+
+struct kmqd_loop *kmqd_conn_loop(struct kmqd_conn *c);
+/* "ip:port" of the peer. */
+const char *kmqd_conn_peer(const struct kmqd_conn *c);
+/* Per-connection slot for the service's own state. */
+void *kmqd_conn_priv(struct kmqd_conn *c);
+void kmqd_conn_set_priv(struct kmqd_conn *c, void *priv);
+/* A reference keeps the connection's memory (not the socket) alive. */
+void kmqd_conn_get(struct kmqd_conn *c);
+void kmqd_conn_put(struct kmqd_conn *c);
+
+#endif /* KMQD_LOOP_H */
