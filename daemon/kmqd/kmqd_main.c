@@ -57,22 +57,11 @@ int main(int argc, char **argv)
 	}
 	if (ret == KMQD_ARGS_EXIT)
 		return 0;
-	if (cfg.role == KMQD_ROLE_ALL && !cfg.namesrv_count) {
-		char addr[64];
-
-		/* Both roles: the broker registers with its own name server. */
-		snprintf(addr, sizeof(addr), "%s:%u", cfg.listen_addr,
-			 cfg.namesrv_listen_port);
-		if (kmqd_config_set(&cfg, "namesrvAddr", addr, err,
-				    sizeof(err)) < 0) {
-			fprintf(stderr, "kmqd: %s\n", err);
-			return 2;
-		}
-	}
-	if (kmqd_log_open(cfg.log_file[0] ? cfg.log_file : NULL,
-			  cfg.log_level)) {
+	ret = kmqd_log_open(cfg.log_file[0] ? cfg.log_file : NULL,
+			    cfg.log_level);
+	if (ret) {
 		fprintf(stderr, "kmqd: cannot open log file %s: %s\n",
-			cfg.log_file, strerror(errno));
+			cfg.log_file, strerror(-ret));
 		return 2;
 	}
 	kmqd_log_set_thread_name("kmqd-main");
