@@ -46,3 +46,10 @@ $(DAEMON_TESTS): $(BUILD)/tests/%: $(BUILD)/daemon/tests/%.o $(DAEMON_LIBS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LDLIBS) $(LDLIBS)
 
 -include daemon/remoting/remoting.mk
+
+# make run: name server on 127.0.0.1:9876 and broker on 127.0.0.1:10911 in
+# one process, userspace store in ./store, in the foreground (Ctrl-C stops).
+RUN_ARGS	?=
+.PHONY: run
+run: $(KMQD)
+	$(KMQD) all --storePathRootDir=$(CURDIR)/store $(RUN_ARGS)

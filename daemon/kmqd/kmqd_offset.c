@@ -169,10 +169,26 @@ void kmqd_offset_query_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	    !kmqd_need_str(c, req, "topic", &topic) ||
 	    !kmqd_need_i64(c, req, "queueId", &qid))
 		return;
-	if (qid < 0 || qid > 65535 || !kmqd_offset_get(group, topic, qid, &off)) {
-		kmqd_replyf(c, req, KMQ_RESP_QUERY_NOT_FOUND,
-			    "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first");
+	if (qid < 0 || qid > 65535) {
+		kmqd_replyf(c, req, KMQ_RESP_INVALID_PARAMETER,
+			    "queueId %lld out of range", (long long)qid);
 		return;
+	}
+	if (!kmqd_offset_get(group, topic, qid, &off)) {
+		uint64_t min, max;
+
+		/*
+		 * As RocketMQ: a group new to a queue that still holds its
+		 * first message starts at 0; otherwise the client decides
+		 * by its consumeFromWhere.
+		 */
+		if (kmq_store_queue_offsets(kmqd_brk->store, topic, qid, &min,
+					    &max) || min > 0) {
+			kmqd_replyf(c, req, KMQ_RESP_QUERY_NOT_FOUND,
+				    "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first");
+			return;
+		}
+		off = 0;
 	}
 	kmqd_reply_offset(c, req, "offset", off);
 }

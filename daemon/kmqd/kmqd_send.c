@@ -76,20 +76,14 @@ static void kmqd_peer_host(struct kmqd_conn *c, struct kmq_host *h)
 		h->v6 = true;
 }
 
-/* kmqd_store_put() - append @n messages (one queue) and wake its pulls. */
-static int kmqd_store_put_batch(struct kmq_msg *m, uint32_t n,
-				struct kmq_append_result *res)
-{
-	int ret = kmq_store_append_batch(kmqd_brk->store, m, n, res);
-
-	if (ret >= 0)
-		kmqd_pull_wake(m[0].topic, m[0].queue_id);
-	return ret;
-}
-
+/* kmqd_store_put() - append (waiting for SYNC_FLUSH) and wake pulls. */
 int kmqd_store_put(struct kmq_msg *m, struct kmq_append_result *res)
 {
-	return kmqd_store_put_batch(m, 1, res);
+	int ret = kmq_store_append(kmqd_brk->store, m, res);
+
+	if (ret >= 0)
+		kmqd_pull_wake(m->topic, m->queue_id);
+	return ret;
 }
 
 static int kmqd_send_error_code(int err)
@@ -209,10 +203,78 @@ static void kmqd_send_reply(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 	free(ids);
 }
 
+/*
+ * A send waiting for its group commit: answered on its connection's loop
+ * once the store's flusher says the records are durable.
+ */
+struct kmqd_send_ack {
+	struct kmqd_conn *conn;		/* referenced */
+	struct kmq_rmt_cmd req;		/* code, opaque, flag, version, ser */
+	uint32_t qid;
+	uint32_t n;
+	int status;
+	struct kmq_append_result res[];
+};
+
+static void kmqd_send_ack_run(void *arg)
+{
+	struct kmqd_send_ack *a = arg;
+
+	if (kmqd_conn_is_open(a->conn))
+		kmqd_send_reply(a->conn, &a->req, a->status, a->res, a->n,
+				a->qid);
+	kmqd_conn_put(a->conn);
+	free(a);
+}
+
+static void kmqd_send_ack_done(void *arg, int status)
+{
+	struct kmqd_send_ack *a = arg;
+
+	a->status = status;
+	if (kmqd_loop_post(kmqd_conn_loop(a->conn), kmqd_send_ack_run, a)) {
+		kmqd_conn_put(a->conn);
+		free(a);
+	}
+}
+
+/*
+ * Store @n messages of one queue and answer the send: at once, or from
+ * the group commit's completion under SYNC_FLUSH. Wakes the queue's pulls.
+ */
+static void kmqd_send_store(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
+			    struct kmq_msg *m, uint32_t n, uint32_t qid)
+{
+	struct kmqd_send_ack *a = calloc(1, sizeof(*a) + n * sizeof(a->res[0]));
+	int ret;
+
+	if (!a) {
+		kmqd_reply(c, req, KMQ_RESP_SYSTEM_ERROR, "out of memory");
+		return;
+	}
+	a->conn = c;
+	a->req.code = req->code;
+	a->req.opaque = req->opaque;
+	a->req.flag = req->flag;
+	a->req.version = req->version;
+	a->req.ser = req->ser;
+	a->qid = qid;
+	a->n = n;
+	kmqd_conn_get(c);
+	ret = kmq_store_append_async(kmqd_brk->store, m, n, a->res,
+				     kmqd_send_ack_done, a);
+	if (ret >= 0)
+		kmqd_pull_wake(m[0].topic, m[0].queue_id);
+	if (ret == KMQ_APPEND_PENDING)
+		return;
+	kmqd_send_reply(c, req, ret, a->res, n, qid);
+	kmqd_conn_put(c);
+	free(a);
+}
+
 void kmqd_send_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 {
 	static __thread char delayed[KMQ_PROPS_MAX + 1];
-	struct kmq_append_result res;
 	struct kmq_msg m;
 	const char *props;
 	uint32_t qid;
@@ -233,9 +295,10 @@ void kmqd_send_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	m.props_len = props ? strlen(props) : 0;
 	qid = m.queue_id;
 	ret = kmqd_delay_redirect(&m, delayed);
-	if (!ret)
-		ret = kmqd_store_put(&m, &res);
-	kmqd_send_reply(c, req, ret, &res, 1, qid);
+	if (ret)
+		kmqd_send_reply(c, req, ret, NULL, 1, qid);
+	else
+		kmqd_send_store(c, req, &m, 1, qid);
 }
 
 /*
@@ -246,10 +309,8 @@ void kmqd_send_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 void kmqd_send_batch_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 {
 	const uint8_t *p = req->body, *end = req->body + req->body_len;
-	struct kmq_append_result *res = NULL;
 	struct kmq_msg base, *msgs = NULL;
 	uint32_t n = 0, cap = 0;
-	int ret;
 
 	if (!kmqd_send_header(c, req, &base))
 		return;
@@ -298,13 +359,7 @@ void kmqd_send_batch_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		kmqd_reply(c, req, KMQ_RESP_MESSAGE_ILLEGAL, "empty batch");
 		goto out;
 	}
-	res = calloc(n, sizeof(*res));
-	if (!res) {
-		kmqd_reply(c, req, KMQ_RESP_SYSTEM_ERROR, "out of memory");
-		goto out;
-	}
-	ret = kmqd_store_put_batch(msgs, n, res);
-	kmqd_send_reply(c, req, ret, res, n, base.queue_id);
+	kmqd_send_store(c, req, msgs, n, base.queue_id);
 	goto out;
 bad:
 	kmqd_replyf(c, req, KMQ_RESP_MESSAGE_ILLEGAL,
@@ -312,5 +367,4 @@ bad:
 		    (size_t)(p - req->body));
 out:
 	free(msgs);
-	free(res);
 }

@@ -245,9 +245,16 @@ static int kmq_wait_flushed(struct kmq_store *s, uint64_t end)
 	return 0;
 }
 
-int kmq_store_append_batch(struct kmq_store *s, const struct kmq_msg *msgs,
-			   uint32_t n, struct kmq_append_result *res)
+/*
+ * Append under the lock; then, under SYNC_FLUSH, either wait for the
+ * group commit (@done NULL) or queue @done for the flusher thread.
+ */
+static int kmq_append(struct kmq_store *s, const struct kmq_msg *msgs,
+		      uint32_t n, struct kmq_append_result *res,
+		      kmq_append_done_fn done, void *arg)
 {
+	struct kmq_sync_waiter *w = NULL;
+
 	struct kmq_prep stack[16], *p = stack;
 	uint64_t total = 0, now;
 	uint32_t i;
@@ -301,8 +308,24 @@ int kmq_store_append_batch(struct kmq_store *s, const struct kmq_msg *msgs,
 	s->segs[s->nsegs - 1]->last_ts = now;
 	s->last_ts = now;
 	s->appends += n;
-	if (s->cfg.flush_mode == KMQ_FLUSH_SYNC)
+	if (s->cfg.flush_mode == KMQ_FLUSH_SYNC && !done) {
 		ret = kmq_wait_flushed(s, s->wpos);
+	} else if (s->cfg.flush_mode == KMQ_FLUSH_SYNC && s->flushed < s->wpos) {
+		w = calloc(1, sizeof(*w));
+		if (!w) {
+			/* Stored, but nobody to tell when it is durable. */
+			ret = kmq_wait_flushed(s, s->wpos);
+		} else {
+			w->end = s->wpos;
+			w->deadline_ms = kmq_mono_ms() + s->cfg.flush_timeout_ms;
+			w->done = done;
+			w->arg = arg;
+			*s->async_tail = w;
+			s->async_tail = &w->next;
+			pthread_cond_broadcast(&s->work_cv);
+			ret = KMQ_APPEND_PENDING;
+		}
+	}
 unlock:
 	pthread_mutex_unlock(&s->lock);
 	if (ret >= 0)
@@ -312,6 +335,21 @@ unlock:
 	if (p != stack)
 		free(p);
 	return ret;
+}
+
+int kmq_store_append_batch(struct kmq_store *s, const struct kmq_msg *msgs,
+			   uint32_t n, struct kmq_append_result *res)
+{
+	return kmq_append(s, msgs, n, res, NULL, NULL);
+}
+
+int kmq_store_append_async(struct kmq_store *s, const struct kmq_msg *msgs,
+			   uint32_t n, struct kmq_append_result *res,
+			   kmq_append_done_fn done, void *arg)
+{
+	if (!done)
+		return kmq_err(-EINVAL, "append_async: no completion function");
+	return kmq_append(s, msgs, n, res, done, arg);
 }
 
 int kmq_store_append(struct kmq_store *s, const struct kmq_msg *msg,

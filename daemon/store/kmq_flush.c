@@ -172,6 +172,41 @@ void kmq_retention_run(struct kmq_store *s)
 	}
 }
 
+/*
+ * kmq_async_complete() - tell asynchronous appenders their records are
+ * durable, or that their time ran out (all of them with @all: closing).
+ * Lock held; dropped around the callbacks.
+ */
+void kmq_async_complete(struct kmq_store *s, bool all)
+{
+	struct kmq_sync_waiter *done = NULL, **tail = &done, **pp, *w;
+	uint64_t now = kmq_mono_ms();
+
+	for (pp = &s->async_head; *pp;) {
+		w = *pp;
+		if (w->end > s->flushed && w->deadline_ms > now && !all) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		w->next = NULL;
+		*tail = w;
+		tail = &w->next;
+	}
+	s->async_tail = pp;
+	if (!done)
+		return;
+	pthread_mutex_unlock(&s->lock);
+	while (done) {
+		w = done;
+		done = w->next;
+		w->done(w->arg, w->end <= s->flushed ? 0 :
+			KMQ_APPEND_FLUSH_TIMEOUT);
+		free(w);
+	}
+	pthread_mutex_lock(&s->lock);
+}
+
 static void kmq_deadline(struct timespec *ts, uint32_t ms)
 {
 	uint64_t ns;
@@ -194,11 +229,18 @@ void *kmq_flusher_main(void *arg)
 		uint64_t now, dirty;
 		bool flush;
 
-		kmq_deadline(&ts, sync_mode ? KMQ_CKPT_INTERVAL_MS :
-			     s->cfg.async_interval_ms);
-		pthread_cond_timedwait(&s->work_cv, &s->lock, &ts);
+		if (!s->async_head) {
+			kmq_deadline(&ts, sync_mode ? KMQ_CKPT_INTERVAL_MS :
+				     s->cfg.async_interval_ms);
+			pthread_cond_timedwait(&s->work_cv, &s->lock, &ts);
+		}
 		if (s->closing)
 			break;
+		if (s->async_head) {
+			/* Group commit for asynchronous appenders. */
+			/* A failed sync: they all learn FLUSH_DISK_TIMEOUT. */
+			kmq_async_complete(s, kmq_flush_to(s, s->wpos) != 0);
+		}
 		now = kmq_mono_ms();
 		dirty = s->wpos - s->flushed;
 		/* Under SYNC_FLUSH appenders sync; this catches leftovers. */

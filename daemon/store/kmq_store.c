@@ -190,6 +190,7 @@ int kmq_store_open(const struct kmq_store_config *cfg, struct kmq_store **out)
 	pthread_cond_init(&s->flushed_cv, NULL);
 	pthread_cond_init(&s->work_cv, NULL);
 	pthread_cond_init(&s->join_cv, NULL);
+	s->async_tail = &s->async_head;
 	s->root_fd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (!s->root || s->root_fd < 0) {
 		err = kmq_err(-errno, "open %s: %s", cfg->root, strerror(errno));
@@ -255,6 +256,7 @@ void kmq_store_close(struct kmq_store *s)
 	}
 	pthread_mutex_lock(&s->lock);
 	kmq_flush_to(s, s->wpos);
+	kmq_async_complete(s, true);
 	pthread_mutex_unlock(&s->lock);
 	/* A clean close: the checkpoint is the end, abort goes. */
 	if (s->flushed == s->wpos && !kmq_checkpoint_write(s)) {

@@ -205,6 +205,30 @@ int kmq_store_append(struct kmq_store *s, const struct kmq_msg *msg,
 int kmq_store_append_batch(struct kmq_store *s, const struct kmq_msg *msgs,
 			   uint32_t n, struct kmq_append_result *res);
 
+/* Return of kmq_store_append_async(): @done will be called. */
+#define KMQ_APPEND_PENDING		2
+
+/**
+ * typedef kmq_append_done_fn - completion of an asynchronous append.
+ * @arg: the caller's argument
+ * @status: 0 once a sync covers the records, or KMQ_APPEND_FLUSH_TIMEOUT
+ *
+ * Called on the store's flusher thread: it must not block or call back
+ * into the store's append functions.
+ */
+typedef void (*kmq_append_done_fn)(void *arg, int status);
+
+/**
+ * kmq_store_append_async() - kmq_store_append_batch() that does not wait
+ * for SYNC_FLUSH: the records are stored (and readable) on return.
+ * Return: a negative error (nothing stored); 0 when nothing is to wait
+ * for (ASYNC_FLUSH, or already synced); KMQ_APPEND_PENDING when @done will
+ * be called once a group commit covers the records.
+ */
+int kmq_store_append_async(struct kmq_store *s, const struct kmq_msg *msgs,
+			   uint32_t n, struct kmq_append_result *res,
+			   kmq_append_done_fn done, void *arg);
+
 /**
  * enum kmq_read_status - outcome of a read (RocketMQ's GetMessageStatus).
  * @KMQ_READ_FOUND: ranges hold at least one record

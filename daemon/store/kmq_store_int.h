@@ -82,6 +82,15 @@ struct kmq_topic {
 	struct kmq_queue **queues;	/* created on first use */
 };
 
+/* An asynchronous append waiting for a sync to cover @end. */
+struct kmq_sync_waiter {
+	uint64_t end;
+	uint64_t deadline_ms;		/* monotonic */
+	kmq_append_done_fn done;
+	void *arg;
+	struct kmq_sync_waiter *next;
+};
+
 struct kmq_store {
 	struct kmq_store_config cfg;
 	char *root;
@@ -111,6 +120,8 @@ struct kmq_store {
 	uint32_t last_group;		/* waiters covered by the last sync */
 	uint64_t last_sync_us;		/* how long the last sync took */
 	pthread_cond_t join_cv;		/* an appender started waiting */
+	struct kmq_sync_waiter *async_head;	/* kmq_store_append_async() */
+	struct kmq_sync_waiter **async_tail;
 	uint64_t last_ts;		/* STORETIMESTAMP of the last record */
 	uint64_t appends;
 	uint64_t syncs;
@@ -184,6 +195,7 @@ int kmq_checkpoint_write(struct kmq_store *s);
 int kmq_checkpoint_read(struct kmq_store *s, struct kmq_checkpoint *c);
 int kmq_flush_to(struct kmq_store *s, uint64_t target);
 void kmq_retention_run(struct kmq_store *s);
+void kmq_async_complete(struct kmq_store *s, bool all);
 
 /* kmq_recover.c */
 int kmq_recover(struct kmq_store *s, bool crashed);
