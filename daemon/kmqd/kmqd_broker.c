@@ -271,6 +271,8 @@ static void kmqd_register_all(struct kmqd_loop *l)
 		if (kmq_rmt_request(&req, KMQ_REQ_REGISTER_BROKER, 0,
 				    KMQ_RMT_JSON))
 			continue;
+		/* A Java name server reads the body by the sender's version. */
+		req.version = KMQD_CLIENT_VERSION;
 		kmq_rmt_set_ext(&req, "brokerName", kmqd_brk->opts.name);
 		kmq_rmt_set_ext(&req, "brokerAddr", kmqd_brk->addr);
 		kmq_rmt_set_ext(&req, "clusterName", kmqd_brk->opts.cluster);

@@ -5,6 +5,9 @@
 #ifndef KMQD_CODES_H
 #define KMQD_CODES_H
 
+/* The version kmqd states in its own requests (RocketMQ 4.9.x's). */
+#define KMQD_CLIENT_VERSION			401
+
 /* Request codes */
 #define KMQ_REQ_SEND_MESSAGE			10
 #define KMQ_REQ_PULL_MESSAGE			11

@@ -90,8 +90,9 @@ int64_t kmq_rmt_frame_len(const uint8_t *buf, size_t len, uint32_t max_frame);
 
 /**
  * kmq_rmt_decode() - decode the complete frame @frame of @len bytes.
- * On success @cmd owns its strings (kmq_rmt_cmd_free()) and its body
- * points into @frame. On failure nothing needs freeing.
+ * @len must be exactly the frame's size (kmq_rmt_frame_len()); more is
+ * -KMQ_RMT_EFRAME. On success @cmd owns its strings (kmq_rmt_cmd_free())
+ * and its body points into @frame. On failure nothing needs freeing.
  * Return: 0 or a negated KMQ_RMT_E* code.
  */
 int kmq_rmt_decode(const uint8_t *frame, size_t len, struct kmq_rmt_cmd *cmd);
