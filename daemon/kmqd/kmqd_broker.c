@@ -248,11 +248,12 @@ static void kmqd_register_all(struct kmqd_loop *l)
 	unsigned int i;
 
 	kmq_store_topic_list(kmqd_brk->store, kmqd_topic_to_json, &tj);
+	kmqd_topics_version++;
 	body = json_pack("{s:{s:o, s:{s:I, s:I}}, s:[]}",
 			 "topicConfigSerializeWrapper",
 			 "topicConfigTable", tj.table,
 			 "dataVersion", "timestamp", (json_int_t)time(NULL) * 1000,
-			 "counter", (json_int_t)++kmqd_topics_version,
+			 "counter", (json_int_t)kmqd_topics_version,
 			 "filterServerList");
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);

@@ -23,6 +23,8 @@
 #include "kmqd_loop.h"
 #include "kmqd_namesrv.h"
 
+#define KMQD_MAIN_THREAD	"kmqd-signals"
+
 static void kmqd_broker_opts_from(const struct kmqd_config *cfg,
 				  struct kmqd_broker_opts *o)
 {
@@ -64,7 +66,7 @@ int main(int argc, char **argv)
 			cfg.log_file, strerror(-ret));
 		return 2;
 	}
-	kmqd_log_set_thread_name("kmqd-main");
+	kmqd_log_set_thread_name(KMQD_MAIN_THREAD);
 	signal(SIGPIPE, SIG_IGN);
 	/* A shell's background job starts with SIGINT ignored: undo that. */
 	signal(SIGINT, SIG_DFL);

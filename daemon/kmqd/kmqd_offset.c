@@ -83,11 +83,12 @@ int kmqd_offsets_persist(const char *root)
 		return 0;
 	snprintf(path, sizeof(path), "%s/config", root);
 	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 ||
-	    (ret = kmq_write_file_atomic(dfd, "consumerOffset.json", text,
-					 strlen(text)))) {
-		if (!ret)
-			ret = -errno;
+	if (dfd < 0)
+		ret = -errno;
+	else
+		ret = kmq_write_file_atomic(dfd, "consumerOffset.json", text,
+					    strlen(text));
+	if (ret) {
 		log_err("write %s/consumerOffset.json: %s", path,
 			strerror(-ret));
 		pthread_mutex_lock(&kmqd_offsets_lock);
