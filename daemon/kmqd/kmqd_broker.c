@@ -361,6 +361,15 @@ int kmqd_broker_start(const struct kmqd_broker_opts *opts)
 	ret = kmqd_delay_start();
 	if (ret)
 		return ret;
+	/*
+	 * With autoCreateTopicEnable, RocketMQ brokers publish TBW102: a
+	 * client without a route for its topic sends with TBW102's route and
+	 * the broker creates the topic on that first send.
+	 */
+	if (opts->auto_create_topic &&
+	    kmqd_topic_ensure(KMQD_AUTO_CREATE_TOPIC, opts->default_queues,
+			      true))
+		log_warn("%s: %s", KMQD_AUTO_CREATE_TOPIC, kmq_store_errmsg());
 	kmqd_parse_namesrv(opts->namesrv_addrs);
 	kmqd_brk->register_now = kmqd_nns > 0;
 	kmqd_brk->next_register_ms = kmqd_mono_ms() + KMQD_REGISTER_INTERVAL_MS;
