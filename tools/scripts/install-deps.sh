@@ -16,6 +16,12 @@ pkgs=(
 	gcc-12 make sparse pahole xz-utils dpkg gzip dkms kmod openssl
 )
 
+# The interop suite drives the real RocketMQ client ali-ons (npm): it needs
+# node and npm, from Debian unless the machine already has them.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	pkgs+=(nodejs npm)
+fi
+
 missing=()
 for p in "${pkgs[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |

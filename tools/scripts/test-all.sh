@@ -5,8 +5,9 @@
 # every suite this machine can run:
 #   1. userspace TAP suites (format, store, crash test, bench smoke) by prove
 #   2. the same suites built with ASan and UBSan
-#   3. libFuzzer targets of the untrusted-input parsers, time-bounded
-#   4. kmq.ko against Debian's 6.1 and 6.12 headers: W=1, sparse,
+#   3. the interop suite: ali-ons (a real RocketMQ client) against kmqd
+#   4. libFuzzer targets of the untrusted-input parsers, time-bounded
+#   5. kmq.ko against Debian's 6.1 and 6.12 headers: W=1, sparse,
 #      checkpatch --strict, dkms build (TAP, by prove)
 # Exits non-zero if anything fails.
 set -euo pipefail
@@ -33,6 +34,9 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 make -j"$jobs" SAN=1 BUILD=build/san tests
 make SAN=1 BUILD=build/san check
 unset ASAN_OPTIONS UBSAN_OPTIONS
+
+step "interop: the real RocketMQ client ali-ons (npm) against kmqd"
+KMQD="$PWD/build/kmqd" prove -v -e bash daemon/tests/interop/run.sh
 
 step "fuzz targets (FUZZ_SECONDS=${FUZZ_SECONDS:-20} each)"
 make fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
