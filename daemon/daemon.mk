@@ -41,7 +41,8 @@ $(KMQD): $(BUILD)/daemon/kmqd/kmqd_main.o $(DAEMON_LIBS)
 DAEMON_TESTS	:= $(patsubst daemon/tests/%.c,$(BUILD)/tests/%,$(wildcard daemon/tests/t_*.c))
 TEST_BINS	+= $(DAEMON_TESTS)
 
-$(DAEMON_TESTS): $(BUILD)/tests/%: $(BUILD)/daemon/tests/%.o $(DAEMON_LIBS)
+# Tests that start kmqd run the one of their own build (build/ or build/san/).
+$(DAEMON_TESTS): $(BUILD)/tests/%: $(BUILD)/daemon/tests/%.o $(DAEMON_LIBS) | $(KMQD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LDLIBS) $(LDLIBS)
 
