@@ -30,8 +30,14 @@
 
 #define KMQD_RING_ENTRIES	1024
 #define KMQD_RBUF_INITIAL	4096
-/* Output queued for a peer that stopped reading, before it is dropped. */
+/*
+ * A peer that stopped reading is dropped when its queued output passes
+ * KMQD_OUT_MAX, or when at least KMQD_STALL_BYTES wait and its socket has
+ * taken nothing for KMQD_STALL_MS.
+ */
 #define KMQD_OUT_MAX		(64u << 20)
+#define KMQD_STALL_BYTES	(1u << 20)
+#define KMQD_STALL_MS		3000
 #define KMQD_MAX_LISTENERS	8
 #define KMQD_MAX_SERVICES	8
 #define KMQD_REQUEST_TIMEOUT_MS	10000
@@ -71,6 +77,7 @@ struct kmqd_conn {
 	int fd;
 	atomic_int refs;
 	bool closing;
+	bool abort;			/* reset, not FIN: a misbehaving peer */
 	bool recv_armed;
 	bool send_armed;
 	bool connecting;
@@ -79,6 +86,7 @@ struct kmqd_conn {
 	size_t rcap;
 	struct kmq_buf sending;
 	size_t sent;
+	uint64_t send_progress_ms;	/* last time a send moved bytes */
 	struct kmq_buf pending;
 	struct kmqd_op recv_op;
 	struct kmqd_op send_op;
@@ -114,6 +122,7 @@ struct kmqd_loop {
 	struct kmqd_listener listeners[KMQD_MAX_LISTENERS];
 	unsigned int nlisteners;
 	struct kmqd_conn *conns;
+	struct kmqd_conn *zombies;	/* closed, operations still in flight */
 	unsigned int open_fds;		/* sockets not yet released */
 	int32_t next_opaque;
 };
@@ -299,16 +308,52 @@ static void kmqd_peer_name(struct kmqd_conn *c, const struct sockaddr *sa)
 	snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
 }
 
+static void kmqd_zombie_unlink(struct kmqd_conn *c)
+{
+	struct kmqd_loop *l = c->loop;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		l->zombies = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->next = NULL;
+	c->prev = NULL;
+}
+
 /* Free the socket once no operation of it is in flight. */
 static void kmqd_conn_release(struct kmqd_conn *c)
 {
 	if (!c->closing || c->recv_armed || c->send_armed || c->connecting ||
 	    c->fd < 0)
 		return;
+	kmqd_zombie_unlink(c);
+	if (c->abort) {
+		/* A FIN would wait behind data the peer does not read. */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
 	close(c->fd);
 	c->fd = -1;
 	c->loop->open_fds--;
 	kmqd_conn_put(c);
+}
+
+static void kmqd_cancel(struct kmqd_loop *l, struct kmqd_op *op)
+{
+	struct io_uring_sqe *sqe = kmqd_sqe(l);
+
+	io_uring_prep_cancel(sqe, op, 0);
+	io_uring_sqe_set_data(sqe, NULL);
+}
+
+/* kmqd_conn_abort() - close with a reset: for peers that misbehave. */
+static void kmqd_conn_abort(struct kmqd_conn *c)
+{
+	c->abort = true;
+	kmqd_conn_close(c);
 }
 
 void kmqd_conn_close(struct kmqd_conn *c)
@@ -320,12 +365,26 @@ void kmqd_conn_close(struct kmqd_conn *c)
 		return;
 	c->closing = true;
 	shutdown(c->fd, SHUT_RDWR);
+	/*
+	 * shutdown() does not end a send waiting on a peer's zero window:
+	 * cancel what is in flight, so the socket can be released.
+	 */
+	if (c->send_armed)
+		kmqd_cancel(l, &c->send_op);
+	if (c->recv_armed)
+		kmqd_cancel(l, &c->recv_op);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
 		l->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	/* Listed until the kernel is done with its buffers. */
+	c->prev = NULL;
+	c->next = l->zombies;
+	if (l->zombies)
+		l->zombies->prev = c;
+	l->zombies = c;
 	while ((w = c->waiters)) {
 		c->waiters = w->next;
 		w->fn(c, NULL, w->arg);
@@ -383,6 +442,8 @@ static void kmqd_arm_send(struct kmqd_conn *c)
 		c->pending = t;
 		c->sent = 0;
 	}
+	if (!c->send_progress_ms)
+		c->send_progress_ms = kmqd_now_ms();
 	sqe = kmqd_sqe(c->loop);
 	io_uring_prep_send(sqe, c->fd, c->sending.data + c->sent,
 			   c->sending.len - c->sent, MSG_NOSIGNAL);
@@ -401,7 +462,7 @@ static int kmqd_conn_queue(struct kmqd_conn *c, const struct kmq_rmt_cmd *cmd,
 	if (c->pending.len + c->sending.len - c->sent > KMQD_OUT_MAX) {
 		log_warn("%s: peer is not reading (%zu bytes queued), closing",
 			 c->peer, c->pending.len + c->sending.len - c->sent);
-		kmqd_conn_close(c);
+		kmqd_conn_abort(c);
 		return -EPIPE;
 	}
 	ret = kmq_rmt_encode(&c->pending, cmd, body_len);
@@ -475,7 +536,7 @@ static void kmqd_conn_frames(struct kmqd_conn *c)
 				      KMQ_RMT_MAX_FRAME);
 		if (n < 0) {
 			log_warn("%s: %s; closing", c->peer, kmq_rmt_errmsg());
-			kmqd_conn_close(c);
+			kmqd_conn_abort(c);
 			return;
 		}
 		if (!n)
@@ -484,16 +545,14 @@ static void kmqd_conn_frames(struct kmqd_conn *c)
 		if (ret) {
 			log_warn("%s: bad frame: %s; closing", c->peer,
 				 kmq_rmt_errmsg());
-			kmqd_conn_close(c);
+			kmqd_conn_abort(c);
 			return;
 		}
-		kmqd_conn_get(c);
 		if (cmd.flag & KMQ_RMT_FLAG_RESPONSE)
 			kmqd_conn_response(c, &cmd);
 		else if (c->svc)
 			c->svc->handle(c, &cmd);
 		kmq_rmt_cmd_free(&cmd);
-		kmqd_conn_put(c);
 		off += n;
 	}
 	if (off) {
@@ -502,54 +561,69 @@ static void kmqd_conn_frames(struct kmqd_conn *c)
 	}
 }
 
+/*
+ * The completion handlers below hold a reference for their whole run:
+ * closing (by the peer, an error, or a request handler) may release the
+ * connection's own reference half way.
+ */
 static void kmqd_on_recv(struct kmqd_conn *c, int res)
 {
+	kmqd_conn_get(c);
 	c->recv_armed = false;
 	if (res <= 0) {
 		if (res < 0 && res != -ECONNRESET && res != -ECANCELED)
 			log_debug("%s: receive: %s", c->peer, strerror(-res));
 		kmqd_conn_close(c);
 		kmqd_conn_release(c);
-		return;
+	} else {
+		c->rlen += res;
+		kmqd_conn_frames(c);
+		kmqd_arm_recv(c);
+		kmqd_conn_release(c);
 	}
-	c->rlen += res;
-	kmqd_conn_frames(c);
-	kmqd_arm_recv(c);
-	kmqd_conn_release(c);
+	kmqd_conn_put(c);
 }
 
 static void kmqd_on_send(struct kmqd_conn *c, int res)
 {
+	kmqd_conn_get(c);
 	c->send_armed = false;
 	if (res < 0) {
 		kmqd_conn_close(c);
 		kmqd_conn_release(c);
+		kmqd_conn_put(c);
 		return;
 	}
 	c->sent += res;
+	c->send_progress_ms = kmqd_now_ms();
 	if (c->sent == c->sending.len) {
 		c->sending.len = 0;
 		c->sent = 0;
 		/* Shrink what a burst left behind. */
 		if (c->sending.cap > (1u << 20))
 			kmq_buf_free(&c->sending);
+		if (!c->pending.len)
+			c->send_progress_ms = 0;
 	}
 	kmqd_arm_send(c);
 	kmqd_conn_release(c);
+	kmqd_conn_put(c);
 }
 
 static void kmqd_on_connect(struct kmqd_conn *c, int res)
 {
+	kmqd_conn_get(c);
 	c->connecting = false;
 	if (res < 0 || c->closing) {
 		log_warn("connect to %s: %s", c->peer,
 			 res < 0 ? strerror(-res) : "closed");
 		kmqd_conn_close(c);
 		kmqd_conn_release(c);
-		return;
+	} else {
+		kmqd_arm_recv(c);
+		kmqd_arm_send(c);
 	}
-	kmqd_arm_recv(c);
-	kmqd_arm_send(c);
+	kmqd_conn_put(c);
 }
 
 struct kmqd_conn *kmqd_conn_connect(struct kmqd_loop *l, const char *addr,
@@ -727,8 +801,16 @@ static void kmqd_on_tick(struct kmqd_loop *l)
 
 	for (c = l->conns; c; c = next) {
 		struct kmqd_waiter **pp = &c->waiters;
+		size_t queued = c->sending.len - c->sent + c->pending.len;
 
 		next = c->next;
+		if (c->send_armed && queued >= KMQD_STALL_BYTES &&
+		    now - c->send_progress_ms >= KMQD_STALL_MS) {
+			log_warn("%s: not reading for %u s with %zu bytes queued, closing",
+				 c->peer, KMQD_STALL_MS / 1000, queued);
+			kmqd_conn_abort(c);
+			continue;
+		}
 		while (*pp) {
 			struct kmqd_waiter *w = *pp;
 
@@ -878,11 +960,23 @@ void kmqd_loops_join(void)
 	for (i = 0; i < kmqd_nloops; i++)
 		pthread_join(kmqd_loops[i].thread, NULL);
 	for (i = 0; i < kmqd_nloops; i++) {
+		struct kmqd_loop *l = &kmqd_loops[i];
 		unsigned int j;
 
-		for (j = 0; j < kmqd_loops[i].nlisteners; j++)
-			close(kmqd_loops[i].listeners[j].fd);
-		io_uring_queue_exit(&kmqd_loops[i].ring);
-		close(kmqd_loops[i].efd);
+		for (j = 0; j < l->nlisteners; j++)
+			close(l->listeners[j].fd);
+		/* Ends every operation still in flight. */
+		io_uring_queue_exit(&l->ring);
+		while (l->zombies) {
+			struct kmqd_conn *c = l->zombies;
+
+			c->recv_armed = false;
+			c->send_armed = false;
+			c->connecting = false;
+			kmqd_conn_release(c);
+		}
+		/* Posts left over release what they hold. */
+		kmqd_run_posts(l);
+		close(l->efd);
 	}
 }
