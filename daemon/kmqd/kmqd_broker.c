@@ -115,30 +115,46 @@ int kmqd_topic_ensure(const char *topic, uint32_t queues, bool create)
 static void kmqd_create_topic_handle(struct kmqd_conn *c,
 				     struct kmq_rmt_cmd *req)
 {
-	int64_t r = 0, w = 0;
+	int64_t r = 0, w = 0, perm = KMQ_PERM_READ | KMQ_PERM_WRITE;
+	struct kmq_topic_info ti = { 0 };
 	const char *topic;
-	uint32_t n;
 	int ret;
 
 	if (!kmqd_need_str(c, req, "topic", &topic))
 		return;
 	kmq_rmt_ext_i64(req, "readQueueNums", &r);
 	kmq_rmt_ext_i64(req, "writeQueueNums", &w);
-	n = r > w ? r : w;
-	if (r < 0 || w < 0 || !n || n > 1024) {
+	kmq_rmt_ext_i64(req, "perm", &perm);
+	if (r < 0 || w < 0 || (!r && !w) || r > 1024 || w > 1024) {
 		kmqd_replyf(c, req, KMQ_RESP_INVALID_PARAMETER,
 			    "queue numbers read %lld write %lld: need 1..1024",
 			    (long long)r, (long long)w);
 		return;
 	}
-	ret = kmq_store_topic_create(kmqd_brk->store, topic, n);
+	if (perm < 0 || perm > 7) {
+		kmqd_replyf(c, req, KMQ_RESP_INVALID_PARAMETER,
+			    "perm %lld: need 0..7 (4 read, 2 write)",
+			    (long long)perm);
+		return;
+	}
+	if (strlen(topic) > KMQ_TOPIC_MAX_V1) {
+		kmqd_replyf(c, req, KMQ_RESP_INVALID_PARAMETER,
+			    "topic name longer than %d bytes", KMQ_TOPIC_MAX_V1);
+		return;
+	}
+	snprintf(ti.name, sizeof(ti.name), "%s", topic);
+	ti.read_queues = r;
+	ti.write_queues = w;
+	ti.perm = perm & (KMQ_PERM_READ | KMQ_PERM_WRITE);
+	ret = kmq_store_topic_config(kmqd_brk->store, &ti);
 	if (ret) {
 		kmqd_replyf(c, req, ret == -KMQ_EBADTOPIC ?
 			    KMQ_RESP_INVALID_PARAMETER : KMQ_RESP_SYSTEM_ERROR,
 			    "topic %s: %s", topic, kmq_store_errmsg());
 		return;
 	}
-	log_info("topic %s created or updated: %u queues (from %s)", topic, n,
+	log_info("topic %s created or updated: read %u, write %u, perm %u (from %s)",
+		 topic, ti.read_queues, ti.write_queues, ti.perm,
 		 kmqd_conn_peer(c));
 	kmqd_broker_topics_changed();
 	kmqd_reply(c, req, KMQ_RESP_SUCCESS, NULL);
@@ -209,16 +225,17 @@ struct kmqd_topic_json {
 	json_t *table;
 };
 
-static void kmqd_topic_to_json(void *arg, const char *topic, uint32_t queues)
+static void kmqd_topic_to_json(void *arg, const struct kmq_topic_info *ti)
 {
 	struct kmqd_topic_json *tj = arg;
 
-	json_object_set_new(tj->table, topic,
+	json_object_set_new(tj->table, ti->name,
 			    json_pack("{s:s, s:i, s:i, s:i, s:s, s:i, s:b}",
-				      "topicName", topic,
-				      "readQueueNums", (int)queues,
-				      "writeQueueNums", (int)queues,
-				      "perm", 6, "topicFilterType", "SINGLE_TAG",
+				      "topicName", ti->name,
+				      "readQueueNums", (int)ti->read_queues,
+				      "writeQueueNums", (int)ti->write_queues,
+				      "perm", (int)ti->perm,
+				      "topicFilterType", "SINGLE_TAG",
 				      "topicSysFlag", 0, "order", 0));
 }
 
@@ -247,7 +264,7 @@ static void kmqd_register_all(struct kmqd_loop *l)
 	char *text;
 	unsigned int i;
 
-	kmq_store_topic_list(kmqd_brk->store, kmqd_topic_to_json, &tj);
+	kmq_store_topic_list_info(kmqd_brk->store, kmqd_topic_to_json, &tj);
 	kmqd_topics_version++;
 	body = json_pack("{s:{s:o, s:{s:I, s:I}}, s:[]}",
 			 "topicConfigSerializeWrapper",

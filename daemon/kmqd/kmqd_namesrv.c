@@ -31,6 +31,7 @@ struct kmqd_nsbroker {
 	char ha[128];
 	int64_t id;
 	uint64_t last_seen;
+	struct kmqd_conn *conn;		/* it registered on; referenced */
 	json_t *topics;		/* topicConfigTable, owned */
 	struct kmqd_nsbroker *next;
 };
@@ -156,6 +157,12 @@ static void kmqd_ns_register(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	memcpy(b->ha, nb.ha, sizeof(b->ha));
 	b->id = nb.id;
 	b->last_seen = kmqd_ns_now();
+	if (b->conn != c) {
+		kmqd_conn_get(c);
+		if (b->conn)
+			kmqd_conn_put(b->conn);
+		b->conn = c;
+	}
 	if (table) {
 		json_decref(b->topics);
 		b->topics = json_deep_copy(table);
@@ -180,6 +187,8 @@ static void kmqd_ns_register(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 
 static void kmqd_ns_free_broker(struct kmqd_nsbroker *b)
 {
+	if (b->conn)
+		kmqd_conn_put(b->conn);
 	json_decref(b->topics);
 	free(b);
 }
@@ -394,9 +403,30 @@ static void kmqd_ns_tick(struct kmqd_loop *l, uint64_t now_ms)
 	pthread_mutex_unlock(&kmqd_ns_lock);
 }
 
+/* A broker whose connection closes is gone at once, as in RocketMQ. */
+static void kmqd_ns_closed(struct kmqd_conn *c)
+{
+	struct kmqd_nsbroker **pp, *b;
+
+	pthread_mutex_lock(&kmqd_ns_lock);
+	for (pp = &kmqd_ns_brokers; *pp;) {
+		b = *pp;
+		if (b->conn != c) {
+			pp = &b->next;
+			continue;
+		}
+		*pp = b->next;
+		log_info("name server: broker %s (%s) disconnected, dropped",
+			 b->name, b->addr);
+		kmqd_ns_free_broker(b);
+	}
+	pthread_mutex_unlock(&kmqd_ns_lock);
+}
+
 static struct kmqd_service kmqd_namesrv_service = {
 	.name = "name server",
 	.handle = kmqd_ns_handle,
+	.closed = kmqd_ns_closed,
 	.tick = kmqd_ns_tick,
 };
 

@@ -269,7 +269,7 @@ static bool kmqd_queue_args(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 
 void kmqd_queue_offset_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 {
-	uint64_t min, max, ts = 0;
+	uint64_t min, max, ts;
 	const char *topic;
 	uint32_t qid;
 
@@ -283,9 +283,11 @@ void kmqd_queue_offset_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		kmqd_reply_offset(c, req, "offset", min);
 		break;
 	default:
-		if (min < max)
-			kmqd_store_ts(topic, qid, min, &ts);
-		kmqd_reply_offset(c, req, "timestamp", ts);
+		/* RocketMQ answers -1 when the queue holds nothing. */
+		if (min >= max || !kmqd_store_ts(topic, qid, min, &ts))
+			kmqd_reply_offset(c, req, "timestamp", -1);
+		else
+			kmqd_reply_offset(c, req, "timestamp", ts);
 	}
 }
 

@@ -322,6 +322,7 @@ void kmqd_pull_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 {
 	int64_t qid, offset, max_msgs, sys = 0, commit = -1, suspend = 0;
 	const char *group, *topic, *sub, *etype;
+	struct kmq_topic_info ti;
 	char gsub[1024];
 	struct kmqd_pull *p;
 
@@ -347,6 +348,22 @@ void kmqd_pull_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		kmqd_replyf(c, req, KMQ_RESP_SUBSCRIPTION_PARSE_FAILED,
 			    "expression type %s is not supported (TAG only)",
 			    etype);
+		return;
+	}
+	if (kmq_store_topic_info(kmqd_brk->store, topic, &ti)) {
+		kmqd_replyf(c, req, KMQ_RESP_TOPIC_NOT_EXIST,
+			    "topic[%s] not exist, apply first please!", topic);
+		return;
+	}
+	if (!(ti.perm & KMQ_PERM_READ)) {
+		kmqd_replyf(c, req, KMQ_RESP_NO_PERMISSION,
+			    "the topic[%s] pulling message is forbidden", topic);
+		return;
+	}
+	if (qid >= ti.read_queues) {
+		kmqd_replyf(c, req, KMQ_RESP_SYSTEM_ERROR,
+			    "queueId[%lld] is illegal, topic %s has %u read queues",
+			    (long long)qid, topic, ti.read_queues);
 		return;
 	}
 	if ((sys & KMQD_PULL_FLAG_COMMIT) && commit >= 0)

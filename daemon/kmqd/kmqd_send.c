@@ -110,6 +110,7 @@ static bool kmqd_send_header(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 			     struct kmq_msg *m)
 {
 	int64_t qid, sys, born, flag, recons, dq;
+	struct kmq_topic_info ti;
 	const char *topic;
 	int ret;
 
@@ -144,17 +145,24 @@ static bool kmqd_send_header(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 			    "topic[%s]: %s", topic, kmq_store_errmsg());
 		return false;
 	}
-	ret = kmq_store_topic_queues(kmqd_brk->store, topic);
-	if (ret > 0 && (qid < 0 || qid >= ret)) {
+	if (kmq_store_topic_info(kmqd_brk->store, topic, &ti)) {
+		kmqd_replyf(c, req, KMQ_RESP_TOPIC_NOT_EXIST,
+			    "topic[%s] not exist", topic);
+		return false;
+	}
+	if (!(ti.perm & KMQ_PERM_WRITE)) {
+		kmqd_replyf(c, req, KMQ_RESP_NO_PERMISSION,
+			    "the topic[%s] sending message is forbidden", topic);
+		return false;
+	}
+	if (qid < 0 && ti.write_queues) {
 		/* RocketMQ picks a queue for a negative queueId. */
-		if (qid < 0) {
-			qid = (uint64_t)born % ret;
-		} else {
-			kmqd_replyf(c, req, KMQ_RESP_SYSTEM_ERROR,
-				    "request queueId[%lld] is illegal, topic %s has %d queues",
-				    (long long)qid, topic, ret);
-			return false;
-		}
+		qid = (uint64_t)born % ti.write_queues;
+	} else if (qid < 0 || qid >= ti.write_queues) {
+		kmqd_replyf(c, req, KMQ_RESP_SYSTEM_ERROR,
+			    "request queueId[%lld] is illegal, topic %s has %u write queues",
+			    (long long)qid, topic, ti.write_queues);
+		return false;
 	}
 	memset(m, 0, sizeof(*m));
 	m->topic = topic;

@@ -113,7 +113,8 @@ int kmq_store_open(const struct kmq_store_config *cfg, struct kmq_store **out);
 void kmq_store_close(struct kmq_store *s);
 
 /**
- * kmq_store_topic_create() - create a topic or change its queue count.
+ * kmq_store_topic_create() - create a topic or change its queue count
+ * (read and write alike; a new topic gets perm 6).
  * Names follow RocketMQ: [%|a-zA-Z0-9_-], 1 to 127 bytes. The change is
  * in config/topics.json (written and synced) before this returns.
  */
@@ -131,6 +132,37 @@ int kmq_store_topic_list(struct kmq_store *s,
 			 void (*fn)(void *arg, const char *topic,
 				    uint32_t queues),
 			 void *arg);
+
+#define KMQ_PERM_READ	0x4
+#define KMQ_PERM_WRITE	0x2
+
+/**
+ * struct kmq_topic_info - a topic's configuration, as in topics.json.
+ * @name: topic name
+ * @read_queues: readQueueNums: queues consumers are given
+ * @write_queues: writeQueueNums: queues producers are given
+ * @perm: KMQ_PERM_READ | KMQ_PERM_WRITE (RocketMQ's perm, 6 by default)
+ *
+ * The store accepts appends and reads on queue ids below the larger of
+ * the two counts; the broker applies each count and @perm to its clients.
+ */
+struct kmq_topic_info {
+	char name[KMQ_TOPIC_MAX_V1 + 1];
+	uint32_t read_queues;
+	uint32_t write_queues;
+	uint32_t perm;
+};
+
+/** kmq_store_topic_config() - create or update a topic from @ti. */
+int kmq_store_topic_config(struct kmq_store *s, const struct kmq_topic_info *ti);
+/** kmq_store_topic_info() - @topic's configuration, or -KMQ_ENOTOPIC. */
+int kmq_store_topic_info(struct kmq_store *s, const char *topic,
+			 struct kmq_topic_info *out);
+/** kmq_store_topic_list_info() - kmq_store_topic_list() with every field. */
+int kmq_store_topic_list_info(struct kmq_store *s,
+			      void (*fn)(void *arg,
+					 const struct kmq_topic_info *ti),
+			      void *arg);
 
 /**
  * struct kmq_msg - what a producer hands in; the store assigns the rest.

@@ -77,7 +77,10 @@ struct kmq_topic {
 	struct kmq_topic *next;		/* hash chain */
 	char name[KMQ_TOPIC_MAX_V1 + 1];
 	uint32_t name_len;
-	uint32_t nqueues;		/* configured queue count */
+	uint32_t nqueues;		/* max(read_queues, write_queues) */
+	uint32_t read_queues;
+	uint32_t write_queues;
+	uint32_t perm;
 	uint32_t nallocated;		/* size of @queues */
 	struct kmq_queue **queues;	/* created on first use */
 };

@@ -118,6 +118,9 @@ static struct kmq_topic *kmq_topic_add(struct kmq_store *s, const char *name,
 	memcpy(t->name, name, len);
 	t->name_len = len;
 	t->nqueues = queues;
+	t->read_queues = queues;
+	t->write_queues = queues;
+	t->perm = KMQ_PERM_READ | KMQ_PERM_WRITE;
 	t->next = s->topics[b];
 	s->topics[b] = t;
 	s->ntopics++;
@@ -167,9 +170,9 @@ static int kmq_topics_save(struct kmq_store *s)
 		for (t = s->topics[b]; t; t = t->next) {
 			json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:s, s:i, s:b}",
 					      "topicName", t->name,
-					      "readQueueNums", (int)t->nqueues,
-					      "writeQueueNums", (int)t->nqueues,
-					      "perm", 6,
+					      "readQueueNums", (int)t->read_queues,
+					      "writeQueueNums", (int)t->write_queues,
+					      "perm", (int)t->perm,
 					      "topicFilterType", "SINGLE_TAG",
 					      "topicSysFlag", 0,
 					      "order", 0);
@@ -273,6 +276,11 @@ int kmq_topics_load(struct kmq_store *s)
 			ret = -ENOMEM;
 			break;
 		}
+		t->read_queues = r;
+		t->write_queues = w;
+		if (json_is_integer(json_object_get(o, "perm")))
+			t->perm = json_integer_value(json_object_get(o, "perm")) &
+				  (KMQ_PERM_READ | KMQ_PERM_WRITE);
 		ret = kmq_topic_load_queues(s, t);
 		if (ret)
 			break;
@@ -314,6 +322,8 @@ int kmq_store_topic_create(struct kmq_store *s, const char *topic,
 	if (t) {
 		old = t->nqueues;
 		t->nqueues = queues;
+		t->read_queues = queues;
+		t->write_queues = queues;
 	} else {
 		t = kmq_topic_add(s, topic, len, queues);
 		if (!t) {
@@ -322,10 +332,101 @@ int kmq_store_topic_create(struct kmq_store *s, const char *topic,
 		}
 	}
 	ret = kmq_topics_save(s);
-	if (ret && old)
+	if (ret && old) {
 		t->nqueues = old;
+		t->read_queues = old;
+		t->write_queues = old;
+	}
 	pthread_mutex_unlock(&s->lock);
 	return ret;
+}
+
+static void kmq_topic_fill(const struct kmq_topic *t, struct kmq_topic_info *ti)
+{
+	memcpy(ti->name, t->name, t->name_len + 1);
+	ti->read_queues = t->read_queues;
+	ti->write_queues = t->write_queues;
+	ti->perm = t->perm;
+}
+
+int kmq_store_topic_config(struct kmq_store *s, const struct kmq_topic_info *ti)
+{
+	uint32_t len, n = ti->read_queues > ti->write_queues ?
+			  ti->read_queues : ti->write_queues;
+	struct kmq_topic *t, saved;
+	int ret;
+
+	ret = kmq_topic_name_check(ti->name, &len);
+	if (ret)
+		return ret;
+	if (!n || n > KMQ_QUEUES_MAX)
+		return kmq_err(-EINVAL, "topic %s: queue counts %u/%u not in 1..%d",
+			       ti->name, ti->read_queues, ti->write_queues,
+			       KMQ_QUEUES_MAX);
+	if (ti->perm & ~(KMQ_PERM_READ | KMQ_PERM_WRITE))
+		return kmq_err(-EINVAL, "topic %s: perm %u has unknown bits",
+			       ti->name, ti->perm);
+	pthread_mutex_lock(&s->lock);
+	t = kmq_topic_find(s, ti->name, len);
+	if (!t) {
+		t = kmq_topic_add(s, ti->name, len, n);
+		if (!t) {
+			pthread_mutex_unlock(&s->lock);
+			return -ENOMEM;
+		}
+	}
+	saved = *t;
+	t->nqueues = n;
+	t->read_queues = ti->read_queues;
+	t->write_queues = ti->write_queues;
+	t->perm = ti->perm;
+	ret = kmq_topics_save(s);
+	if (ret) {
+		t->nqueues = saved.nqueues;
+		t->read_queues = saved.read_queues;
+		t->write_queues = saved.write_queues;
+		t->perm = saved.perm;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int kmq_store_topic_info(struct kmq_store *s, const char *topic,
+			 struct kmq_topic_info *out)
+{
+	struct kmq_topic *t;
+	uint32_t len;
+	int ret;
+
+	ret = kmq_topic_name_check(topic, &len);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&s->lock);
+	t = kmq_topic_find(s, topic, len);
+	if (t)
+		kmq_topic_fill(t, out);
+	pthread_mutex_unlock(&s->lock);
+	return t ? 0 : kmq_err(-KMQ_ENOTOPIC, "topic %s does not exist", topic);
+}
+
+int kmq_store_topic_list_info(struct kmq_store *s,
+			      void (*fn)(void *arg,
+					 const struct kmq_topic_info *ti),
+			      void *arg)
+{
+	struct kmq_topic_info ti;
+	struct kmq_topic *t;
+	uint32_t b;
+
+	pthread_mutex_lock(&s->lock);
+	for (b = 0; b < KMQ_TOPIC_BUCKETS; b++) {
+		for (t = s->topics[b]; t; t = t->next) {
+			kmq_topic_fill(t, &ti);
+			fn(arg, &ti);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }
 
 int kmq_store_topic_delete(struct kmq_store *s, const char *topic)
