@@ -19,7 +19,7 @@ CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	   -Wmissing-prototypes -Werror=implicit-function-declaration \
 	   -D_GNU_SOURCE -pthread -Iuapi -Idaemon/store -Idaemon/remoting -Idaemon/kmqd -Itools/testing
-LDLIBS	+= -ldeflate -ljansson -lpthread
+LDLIBS	+= -luring -ldeflate -ljansson -lpthread
 
 ifeq ($(SAN),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \

@@ -148,13 +148,16 @@ void kmq_seg_put(struct kmq_seg *seg)
 }
 
 /*
- * kmq_seg_sync() - make commitlog bytes [@from, @to) of @seg durable.
- * msync(MS_SYNC) is fdatasync() limited to the range: other dirty pages
- * of the segment (the pre-faulted ones ahead) are left to writeback.
+ * kmq_seg_sync() - make commitlog bytes [@from, @to) of @seg durable:
+ * fdatasync limited to the range, as an io_uring operation
+ * (kmq_sync_ring.c); other dirty pages of the segment (the pre-faulted
+ * ones ahead) are left to writeback. msync(MS_SYNC) if io_uring is not
+ * available.
  */
 int kmq_seg_sync(struct kmq_seg *seg, uint64_t from, uint64_t to)
 {
 	uint64_t a, b;
+	int ret;
 
 	if (from < seg->start)
 		from = seg->start;
@@ -164,6 +167,9 @@ int kmq_seg_sync(struct kmq_seg *seg, uint64_t from, uint64_t to)
 		return 0;
 	a = (from - seg->start) & ~(uint64_t)(KMQ_PAGE_SIZE - 1);
 	b = to - seg->start;
+	ret = kmq_sync_range(seg->fd, a, b - a);
+	if (ret != -ENOSYS && ret != -EBUSY)
+		return ret;
 	if (msync(seg->map + a, b - a, MS_SYNC))
 		return -errno;
 	return 0;
