@@ -31,14 +31,6 @@ static struct {
 static unsigned int kmqd_nns;
 static uint64_t kmqd_topics_version;
 
-static uint64_t kmqd_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void kmqd_reply(struct kmqd_conn *c, const struct kmq_rmt_cmd *req, int code,
 		const char *remark)
 {

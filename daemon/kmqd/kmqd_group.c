@@ -43,14 +43,6 @@ struct kmqd_group {
 static pthread_mutex_t kmqd_groups_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kmqd_group *kmqd_groups;
 
-static uint64_t kmqd_group_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct kmqd_group *kmqd_group_find(const char *name, bool create)
 {
 	struct kmqd_group *g;
@@ -216,7 +208,7 @@ static int kmqd_group_heartbeat(struct kmqd_conn *c, const char *client_id,
 		}
 	}
 	if (cl)
-		cl->last_seen = kmqd_group_now();
+		cl->last_seen = kmqd_mono_ms();
 	pthread_mutex_unlock(&kmqd_groups_lock);
 	return 0;
 }

@@ -443,7 +443,7 @@ static void kmqd_arm_send(struct kmqd_conn *c)
 		c->sent = 0;
 	}
 	if (!c->send_progress_ms)
-		c->send_progress_ms = kmqd_now_ms();
+		c->send_progress_ms = kmqd_mono_ms();
 	sqe = kmqd_sqe(c->loop);
 	io_uring_prep_send(sqe, c->fd, c->sending.data + c->sent,
 			   c->sending.len - c->sent, MSG_NOSIGNAL);
@@ -498,7 +498,7 @@ int kmqd_conn_request(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 		return ret;
 	}
 	w->opaque = req->opaque;
-	w->deadline = kmqd_now_ms() + KMQD_REQUEST_TIMEOUT_MS;
+	w->deadline = kmqd_mono_ms() + KMQD_REQUEST_TIMEOUT_MS;
 	w->fn = fn;
 	w->arg = arg;
 	w->next = c->waiters;
@@ -595,7 +595,7 @@ static void kmqd_on_send(struct kmqd_conn *c, int res)
 		return;
 	}
 	c->sent += res;
-	c->send_progress_ms = kmqd_now_ms();
+	c->send_progress_ms = kmqd_mono_ms();
 	if (c->sent == c->sending.len) {
 		c->sending.len = 0;
 		c->sent = 0;
@@ -795,7 +795,7 @@ int kmqd_listen(const char *addr, uint16_t port, struct kmqd_service *svc)
 
 static void kmqd_on_tick(struct kmqd_loop *l)
 {
-	uint64_t now = kmqd_now_ms();
+	uint64_t now = kmqd_mono_ms();
 	struct kmqd_conn *c, *next;
 	unsigned int i;
 

@@ -41,6 +41,9 @@ struct kmqd_service {
 typedef void (*kmqd_reply_fn)(struct kmqd_conn *c, struct kmq_rmt_cmd *resp,
 			      void *arg);
 
+/* kmqd_mono_ms() - CLOCK_MONOTONIC in milliseconds, kmqd's one clock for timeouts. */
+uint64_t kmqd_mono_ms(void);
+
 int kmqd_loops_start(unsigned int n);
 /* kmqd_listen() - listen on @addr:@port on every loop for @svc. */
 int kmqd_listen(const char *addr, uint16_t port, struct kmqd_service *svc);

@@ -39,14 +39,6 @@ struct kmqd_nsbroker {
 static pthread_mutex_t kmqd_ns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kmqd_nsbroker *kmqd_ns_brokers;
 
-static uint64_t kmqd_ns_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void kmqd_ns_reply(struct kmqd_conn *c, const struct kmq_rmt_cmd *req,
 			  int code, const char *remark, const char *body)
 {
@@ -156,7 +148,7 @@ static void kmqd_ns_register(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	memcpy(b->name, nb.name, sizeof(b->name));
 	memcpy(b->ha, nb.ha, sizeof(b->ha));
 	b->id = nb.id;
-	b->last_seen = kmqd_ns_now();
+	b->last_seen = kmqd_mono_ms();
 	if (b->conn != c) {
 		kmqd_conn_get(c);
 		if (b->conn)
@@ -384,7 +376,7 @@ static void kmqd_ns_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 static void kmqd_ns_tick(struct kmqd_loop *l, uint64_t now_ms)
 {
 	struct kmqd_nsbroker **pp, *b;
-	uint64_t now = kmqd_ns_now();
+	uint64_t now = kmqd_mono_ms();
 
 	if (kmqd_loop_index(l))
 		return;

@@ -48,14 +48,6 @@ struct kmqd_pull {
 static pthread_mutex_t kmqd_park_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kmqd_pull *kmqd_parked[KMQD_PARK_BUCKETS];
 
-static uint64_t kmqd_pull_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint32_t kmqd_park_bucket(const char *topic, uint32_t qid)
 {
 	uint32_t h = 2166136261u;
@@ -215,7 +207,7 @@ static void kmqd_pull_run(struct kmqd_pull *p)
 		}
 		fallthrough;
 	case KMQ_READ_NO_NEW:
-		if (p->suspend && kmqd_pull_now() < p->deadline) {
+		if (p->suspend && kmqd_mono_ms() < p->deadline) {
 			kmqd_park(p);
 			/* A message may have landed between read and park. */
 			if (kmq_store_queue_offsets(kmqd_brk->store, p->topic,
@@ -395,7 +387,7 @@ void kmqd_pull_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	p->suspend = (sys & KMQD_PULL_FLAG_SUSPEND) && suspend > 0;
 	if (suspend > KMQD_SUSPEND_MAX_MS)
 		suspend = KMQD_SUSPEND_MAX_MS;
-	p->deadline = kmqd_pull_now() + (suspend > 0 ? suspend : 0);
+	p->deadline = kmqd_mono_ms() + (suspend > 0 ? suspend : 0);
 	p->opaque = req->opaque;
 	p->version = req->version;
 	p->ser = req->ser;
