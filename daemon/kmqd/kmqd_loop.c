@@ -133,7 +133,7 @@ static struct kmqd_service *kmqd_services[KMQD_MAX_SERVICES];
 static unsigned int kmqd_nservices;
 static pthread_mutex_t kmqd_services_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint64_t kmqd_now_ms(void)
+uint64_t kmqd_mono_ms(void)
 {
 	struct timespec ts;
 
