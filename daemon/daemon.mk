@@ -33,7 +33,7 @@ $(LIBKMQD): $(KMQD_OBJS)
 	$(AR) rcs $@ $^
 
 DAEMON_LIBS	:= $(LIBKMQD) $(LIBKMQSTORE) $(LIBKMQRMT) $(LIBKMQFMT)
-DAEMON_LDLIBS	:= -luring -lz
+DAEMON_LDLIBS	:= -lz
 
 $(KMQD): $(BUILD)/daemon/kmqd/kmqd_main.o $(DAEMON_LIBS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LDLIBS) $(LDLIBS)
