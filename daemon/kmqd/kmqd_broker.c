@@ -191,6 +191,9 @@ static void kmqd_broker_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	case KMQ_REQ_CONSUMER_SEND_MSG_BACK:
 		kmqd_send_back_handle(c, req);
 		break;
+	case KMQ_REQ_END_TRANSACTION:
+		kmqd_end_transaction_handle(c, req);
+		break;
 	case KMQ_REQ_GET_CONSUMER_LIST_BY_GROUP:
 		kmqd_consumer_list_handle(c, req);
 		break;
@@ -402,6 +405,7 @@ void kmqd_broker_stop(void)
 	kmqd_offsets_persist(kmqd_brk->opts.store.root);
 	kmqd_offsets_free();
 	kmqd_groups_free();
+	kmqd_trans_free();
 	kmq_store_close(kmqd_brk->store);
 	free(kmqd_brk);
 	kmqd_brk = NULL;

@@ -125,7 +125,18 @@ void kmqd_send_back_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req);
  * KMQ_PROPS_MAX + 1 bytes for the rewritten properties.
  */
 int kmqd_delay_redirect(struct kmq_msg *m, char *props);
+/* Copy properties without those named in @drop; length or -1. */
+int kmqd_props_without(char *out, const char *src, uint32_t len,
+		       const char * const *drop, unsigned int ndrop);
 int kmqd_delay_start(void);
 void kmqd_delay_stop(void);
+
+/* kmqd_json.c: JSON files as RocketMQ writes them (unquoted int keys). */
+#include <jansson.h>
+json_t *kmqd_json_load_file(const char *path, json_error_t *err);
+
+/* kmqd_trans.c */
+void kmqd_end_transaction_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req);
+void kmqd_trans_free(void);
 
 #endif /* KMQD_BROKER_H */

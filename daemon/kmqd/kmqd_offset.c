@@ -45,7 +45,7 @@ int kmqd_offsets_load(const char *root)
 	pthread_mutex_unlock(&kmqd_offsets_lock);
 	if (access(path, F_OK))
 		return 0;
-	doc = json_load_file(path, 0, &jerr);
+	doc = kmqd_json_load_file(path, &jerr);
 	table = json_object_get(doc, "offsetTable");
 	if (!json_is_object(table)) {
 		log_err("%s:%d: %s", path, jerr.line,

@@ -82,6 +82,13 @@ static int kmqd_props_edit(char *out, const char *src, uint32_t len,
 	return o;
 }
 
+/* kmqd_props_without() - @src without the properties named in @drop. */
+int kmqd_props_without(char *out, const char *src, uint32_t len,
+		       const char * const *drop, unsigned int ndrop)
+{
+	return kmqd_props_edit(out, src, len, drop, ndrop, NULL, 0);
+}
+
 static bool kmqd_prop_has(const struct kmq_record *r, const char *name)
 {
 	const char *v;
@@ -309,7 +316,13 @@ static void kmqd_delay_load(void)
 
 	snprintf(path, sizeof(path), "%s/config/delayOffset.json",
 		 kmqd_brk->opts.store.root);
-	doc = json_load_file(path, 0, NULL);
+	{
+		json_error_t jerr;
+
+		doc = kmqd_json_load_file(path, &jerr);
+		if (!doc && access(path, F_OK) == 0)
+			log_err("%s:%d: %s", path, jerr.line, jerr.text);
+	}
 	t = json_object_get(doc, "offsetTable");
 	json_object_foreach(t, k, v) {
 		long l = strtol(k, NULL, 10);

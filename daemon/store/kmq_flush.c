@@ -128,13 +128,9 @@ int kmq_checkpoint_write(struct kmq_store *s)
 	pthread_mutex_unlock(&s->lock);
 
 	for (i = 0; i < n; i++) {
-		int r = kmq_sync_range(files[i]->fd, 0, files[i]->bytes);
+		int r = kmq_sync_range(files[i]->fd, files[i]->map, 0,
+				       files[i]->bytes);
 
-		if ((r == -ENOSYS || r == -EBUSY) &&
-		    msync(files[i]->map, files[i]->bytes, MS_SYNC))
-			r = -errno;
-		else if (r == -ENOSYS || r == -EBUSY)
-			r = 0;
 		if (r && !ret)
 			ret = r;
 		kmq_cqfile_put(files[i]);

@@ -157,7 +157,6 @@ void kmq_seg_put(struct kmq_seg *seg)
 int kmq_seg_sync(struct kmq_seg *seg, uint64_t from, uint64_t to)
 {
 	uint64_t a, b;
-	int ret;
 
 	if (from < seg->start)
 		from = seg->start;
@@ -167,12 +166,7 @@ int kmq_seg_sync(struct kmq_seg *seg, uint64_t from, uint64_t to)
 		return 0;
 	a = (from - seg->start) & ~(uint64_t)(KMQ_PAGE_SIZE - 1);
 	b = to - seg->start;
-	ret = kmq_sync_range(seg->fd, a, b - a);
-	if (ret != -ENOSYS && ret != -EBUSY)
-		return ret;
-	if (msync(seg->map + a, b - a, MS_SYNC))
-		return -errno;
-	return 0;
+	return kmq_sync_range(seg->fd, seg->map, a, b - a);
 }
 
 /* kmq_ring_find() - the ring segment holding @phys, or NULL. */

@@ -156,7 +156,7 @@ void kmq_seg_put(struct kmq_seg *seg);
 int kmq_seg_sync(struct kmq_seg *seg, uint64_t from, uint64_t to);
 
 /* kmq_sync_ring.c */
-int kmq_sync_range(int fd, uint64_t off, uint64_t len);
+int kmq_sync_range(int fd, uint8_t *map, uint64_t off, uint64_t len);
 struct kmq_seg *kmq_ring_find(struct kmq_store *s, uint64_t phys);
 int kmq_ring_push(struct kmq_store *s, struct kmq_seg *seg);
 int kmq_ring_open_push(struct kmq_store *s, uint64_t start,

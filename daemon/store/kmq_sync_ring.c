@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include <liburing.h>
 
@@ -53,22 +54,19 @@ static struct io_uring *kmq_thread_ring(void)
 }
 
 /*
- * kmq_sync_range() - make [@off, @off + @len) of @fd durable.
- * Return: 0 or -errno (-ENOMEM/-ENOSYS if no ring could be made: the
- * caller falls back to a plain system call).
+ * kmq_sync_range() - make [@off, @off + @len) of @fd durable; @map is the
+ * file's shared mapping (for msync when no io_uring can be had).
+ * Return: 0 or -errno.
  */
-int kmq_sync_range(int fd, uint64_t off, uint64_t len)
+int kmq_sync_range(int fd, uint8_t *map, uint64_t off, uint64_t len)
 {
 	struct io_uring *r = kmq_thread_ring();
 	struct io_uring_cqe *cqe;
-	struct io_uring_sqe *sqe;
+	struct io_uring_sqe *sqe = r ? io_uring_get_sqe(r) : NULL;
 	int ret;
 
-	if (!r)
-		return -ENOSYS;
-	sqe = io_uring_get_sqe(r);
 	if (!sqe)
-		return -EBUSY;
+		return msync(map + off, len, MS_SYNC) ? -errno : 0;
 	io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 	sqe->off = off;
 	sqe->len = len;
