@@ -18,7 +18,6 @@
 #include "kmqd_log.h"
 
 #define KMQD_REGISTER_INTERVAL_MS	30000
-#define KMQD_OFFSET_FLUSH_MS		5000
 #define KMQD_MAX_NAMESRV		8
 
 struct kmqd_broker *kmqd_brk;
@@ -314,10 +313,6 @@ static void kmqd_broker_tick(struct kmqd_loop *l, uint64_t now_ms)
 		kmqd_brk->next_register_ms = now + KMQD_REGISTER_INTERVAL_MS;
 		kmqd_register_all(l);
 	}
-	if (now >= kmqd_brk->next_offset_flush_ms) {
-		kmqd_brk->next_offset_flush_ms = now + KMQD_OFFSET_FLUSH_MS;
-		kmqd_offsets_persist(kmqd_brk->opts.store.root);
-	}
 }
 
 static struct kmqd_service kmqd_broker_service = {
@@ -385,7 +380,6 @@ int kmqd_broker_start(const struct kmqd_broker_opts *opts)
 	kmqd_parse_namesrv(opts->namesrv_addrs);
 	kmqd_brk->register_now = kmqd_nns > 0;
 	kmqd_brk->next_register_ms = kmqd_mono_ms() + KMQD_REGISTER_INTERVAL_MS;
-	kmqd_brk->next_offset_flush_ms = kmqd_mono_ms() + KMQD_OFFSET_FLUSH_MS;
 	if (!kmqd_nns)
 		kmqd_brk->next_register_ms = UINT64_MAX;
 	ret = kmqd_listen(opts->listen_addr, opts->port, &kmqd_broker_service);

@@ -55,7 +55,6 @@ struct kmqd_broker {
 	char addr[128];			/* brokerIP1:port, as registered */
 	uint64_t next_register_ms;
 	bool register_now;
-	uint64_t next_offset_flush_ms;
 };
 
 extern struct kmqd_broker *kmqd_brk;

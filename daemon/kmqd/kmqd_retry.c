@@ -11,7 +11,8 @@
  * is parked in SCHEDULE_TOPIC_XXXX, queue level - 1, with REAL_TOPIC and
  * REAL_QID. The delay thread moves each queue's head to its real topic
  * once its store time plus the level's delay has passed; progress per
- * level persists in config/delayOffset.json.
+ * level persists in config/delayOffset.json. The same thread (kmqd-timer)
+ * persists the consumer offsets every 5 s, off the io loops.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -422,7 +423,7 @@ static void *kmqd_delay_main(void *arg)
 {
 	uint64_t last_persist = 0;
 
-	kmqd_log_set_thread_name("kmqd-delay");
+	kmqd_log_set_thread_name("kmqd-timer");
 	pthread_mutex_lock(&kmqd_delay_lock);
 	while (kmqd_delay_running) {
 		struct timespec ts;
@@ -437,8 +438,13 @@ static void *kmqd_delay_main(void *arg)
 				;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		mono = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		/*
+		 * Files are written here, never on an io loop: a sync on a
+		 * busy disk must not stall the loop's connections.
+		 */
 		if (mono - last_persist >= 5000) {
 			kmqd_delay_persist();
+			kmqd_offsets_persist(kmqd_brk->opts.store.root);
 			last_persist = mono;
 		}
 		pthread_mutex_lock(&kmqd_delay_lock);
