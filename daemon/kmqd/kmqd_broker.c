@@ -181,6 +181,9 @@ static void kmqd_broker_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	case KMQ_REQ_GET_EARLIEST_MSG_STORETIME:
 		kmqd_queue_offset_handle(c, req);
 		break;
+	case KMQ_REQ_VIEW_MESSAGE_BY_ID:
+		kmqd_view_message_handle(c, req);
+		break;
 	case KMQ_REQ_HEART_BEAT:
 		kmqd_heartbeat_handle(c, req);
 		break;

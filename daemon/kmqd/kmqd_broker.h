@@ -111,6 +111,7 @@ void kmqd_offset_commit(const char *group, const char *topic, uint32_t qid,
 			int64_t offset);
 void kmqd_queue_offset_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req);
 void kmqd_search_offset_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req);
+void kmqd_view_message_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req);
 int kmqd_offsets_load(const char *root);
 int kmqd_offsets_persist(const char *root);
 void kmqd_offsets_free(void);

@@ -314,3 +314,36 @@ void kmqd_search_offset_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	}
 	kmqd_reply_offset(c, req, "offset", lo);
 }
+
+/*
+ * VIEW_MESSAGE_BY_ID (33): extField offset is the commitlog offset from
+ * the message id; the body is the record as stored.
+ */
+void kmqd_view_message_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
+{
+	uint32_t cap = kmqd_brk->opts.max_message_size + 65536;
+	struct kmq_rmt_cmd resp;
+	int64_t off;
+	uint8_t *buf;
+	int ret;
+
+	if (!kmqd_need_i64(c, req, "offset", &off))
+		return;
+	buf = malloc(cap);
+	if (!buf) {
+		kmqd_reply(c, req, KMQ_RESP_SYSTEM_ERROR, "out of memory");
+		return;
+	}
+	ret = off < 0 ? -ERANGE :
+	      kmq_store_read_at(kmqd_brk->store, off, buf, cap);
+	if (ret < 0) {
+		kmqd_replyf(c, req, KMQ_RESP_SYSTEM_ERROR,
+			    "can not find message by the offset, %lld",
+			    (long long)off);
+	} else if (!kmq_rmt_response(&resp, req, KMQ_RESP_SUCCESS, NULL)) {
+		if (!(req->flag & KMQ_RMT_FLAG_ONEWAY))
+			kmqd_conn_reply(c, &resp, buf, ret);
+		kmq_rmt_cmd_free(&resp);
+	}
+	free(buf);
+}

@@ -1486,6 +1486,44 @@ static void test_transactions(struct kd_server *s)
 	close(fd);
 }
 
+/*
+ * VIEW_MESSAGE_BY_ID (33): the offset in a message id gives back the
+ * record as stored; an offset that is no record's start is an error.
+ */
+static void test_view_message(struct kd_server *s)
+{
+	struct kd_msg m = { .topic = "ViewT", .queue_id = 0, .body = "view me",
+			    .body_len = 7, .props = "KEYS\001v1\002",
+			    .max_reconsume_times = -1 };
+	struct kmq_host host;
+	struct kmq_record r;
+	struct kd_sent sent;
+	struct kd_frame f;
+	char off[32];
+	__u64 phys = 0;
+	int fd = kd_connect(s->port), ret;
+
+	if (!ok(fd >= 0, "view by id: connect"))
+		return;
+	is_int(kd_create_topic(fd, "ViewT", 1), 0, "17 creates ViewT");
+	is_int(kd_send(fd, KD_SEND_MESSAGE_V2, &m, &sent), 0, "send to ViewT");
+	kmq_msgid_decode(sent.msg_id, strlen(sent.msg_id), &host, &phys);
+	snprintf(off, sizeof(off), "%llu", (unsigned long long)phys);
+	ret = kd_callv(fd, &f, 33, NULL, 0, "offset", off, NULL);
+	ok(ret == 0 && f.cmd.body &&
+	   !kmq_record_decode(f.cmd.body, f.cmd.body_len, &r, KMQ_DECODE_CRC) &&
+	   r.phys_offset == phys && kd_rec_body_is(&r, "view me", 7),
+	   "33 VIEW_MESSAGE_BY_ID returns the record at the id's offset");
+	kd_frame_free(&f);
+	snprintf(off, sizeof(off), "%llu", (unsigned long long)phys + 3);
+	ret = kd_callv(fd, &f, 33, NULL, 0, "offset", off, NULL);
+	ok(ret > 0 && f.cmd.remark,
+	   "33 with an offset inside a record: error code %d with a remark",
+	   ret);
+	kd_frame_free(&f);
+	close(fd);
+}
+
 /* --- SYNC_FLUSH, concurrent pipelined senders ---------------------------- */
 
 #define SYNC_CONNS	8
@@ -1883,6 +1921,7 @@ int main(int argc, char **argv)
 	test_groups(&s);
 	test_retry_delay(&s);
 	test_transactions(&s);
+	test_view_message(&s);
 	is_int(run_senders(&s, &acks, 2, 0), SYNC_CONNS * SYNC_SENDS,
 	       "ASYNC_FLUSH: %u connections x %u pipelined sends all SUCCESS",
 	       SYNC_CONNS, SYNC_SENDS);
