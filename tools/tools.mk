@@ -1,24 +1,38 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# tools/tools.mk - kmq-bench (store mode for now), its smoke test, and
-# `make bench`.
+# tools/tools.mk - kmq-bench (store, produce and drain modes), its smoke
+# tests, and `make bench`.
 
 BENCH_SRCS	:= $(wildcard tools/bench/*.c)
 BENCH_OBJS	:= $(BENCH_SRCS:%.c=$(BUILD)/%.o)
 KMQ_BENCH	:= $(BUILD)/kmq-bench
 TOOL_BINS	+= $(KMQ_BENCH)
 
-$(KMQ_BENCH): $(BENCH_OBJS) $(LIBKMQSTORE) $(LIBKMQFMT)
+# daemon/daemon.mk, included before this file, defines LIBKMQRMT.
+$(KMQ_BENCH): $(BENCH_OBJS) $(LIBKMQSTORE) $(LIBKMQRMT) $(LIBKMQFMT)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The smoke test is a TAP shell script; its built copy knows the binary.
+# The smoke tests are TAP shell scripts; their built copies know the
+# binaries (kmq-bench, and kmqd for the remote modes).
 BENCH_SMOKE	:= $(BUILD)/tests/t_bench_smoke
-TEST_BINS	+= $(BENCH_SMOKE)
+BENCH_REMOTE_SMOKE := $(BUILD)/tests/t_bench_remote_smoke
+TEST_BINS	+= $(BENCH_SMOKE) $(BENCH_REMOTE_SMOKE)
 
 $(BENCH_SMOKE): tools/tests/t_bench_smoke.sh $(KMQ_BENCH)
 	@mkdir -p $(dir $@)
 	sed 's|@KMQ_BENCH@|$(abspath $(KMQ_BENCH))|' $< > $@
 	chmod +x $@
 
-# The matrix of docs/benchmarks.md; BENCH_DIR picks the disk (not tmpfs).
+$(BENCH_REMOTE_SMOKE): tools/tests/t_bench_remote_smoke.sh $(KMQ_BENCH) $(KMQD)
+	@mkdir -p $(dir $@)
+	sed -e 's|@KMQ_BENCH@|$(abspath $(KMQ_BENCH))|' \
+	    -e 's|@KMQD@|$(abspath $(KMQD))|' $< > $@
+	chmod +x $@
+
+# The matrices of docs/benchmarks.md; BENCH_DIR picks the disk (not
+# tmpfs). bench-remote starts kmqd itself (run-remote.sh: BENCH_* knobs).
+.PHONY: bench-remote
 bench: $(KMQ_BENCH)
 	tools/bench/run-matrix.sh $(KMQ_BENCH)
+
+bench-remote: $(KMQ_BENCH) $(KMQD)
+	tools/bench/run-remote.sh $(KMQ_BENCH) $(KMQD)

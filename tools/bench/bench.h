@@ -13,7 +13,7 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /**
- * struct bench_mode - one kmq-bench mode ("store"; later "produce", ...).
+ * struct bench_mode - one kmq-bench mode ("store", "produce", ...).
  * @name: first argument selecting it
  * @summary: one line for the mode list
  * @main: runs it; argv[0] is the mode name. Return: exit status
@@ -28,6 +28,12 @@ struct bench_mode {
 
 int bench_store_main(int argc, char **argv);
 void bench_store_usage(FILE *f);
+int bench_produce_main(int argc, char **argv);
+void bench_produce_usage(FILE *f);
+int bench_drain_main(int argc, char **argv);
+void bench_drain_usage(FILE *f);
+int bench_echo_main(int argc, char **argv);
+void bench_echo_usage(FILE *f);
 
 /*
  * bench_parse_u64() - parse a decimal count, with an optional binary

@@ -5,8 +5,11 @@
  *   kmq-bench MODE [options]     run a mode (kmq-bench --help lists them)
  *
  * Each mode lives in its own file (bench_store.c: the userspace store in
- * one process) and shares bench_hist.c and bench_report.c for latency
- * percentiles, the per-second progress line and the summaries.
+ * one process; bench_produce.c and bench_drain.c: a broker over the
+ * remoting protocol, through bench_remote.c, with the bodies of
+ * bench_body.c; bench_echo.c: a stand-in broker that only answers) and
+ * shares bench_hist.c and bench_report.c for latency percentiles, the
+ * per-second progress line and the summaries.
  */
 #include <errno.h>
 #include <limits.h>
@@ -21,6 +24,24 @@ static const struct bench_mode modes[] = {
 		.summary = "append to and read back the userspace store, in-process",
 		.main = bench_store_main,
 		.usage = bench_store_usage,
+	},
+	{
+		.name = "produce",
+		.summary = "send to a broker over the remoting protocol, pipelined",
+		.main = bench_produce_main,
+		.usage = bench_produce_usage,
+	},
+	{
+		.name = "drain",
+		.summary = "pull a topic's backlog from a broker and check every message",
+		.main = bench_drain_main,
+		.usage = bench_drain_usage,
+	},
+	{
+		.name = "echo",
+		.summary = "answer every request at once: the round-trip floor for produce",
+		.main = bench_echo_main,
+		.usage = bench_echo_usage,
 	},
 };
 
