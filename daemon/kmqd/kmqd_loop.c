@@ -30,6 +30,8 @@
 
 #define KMQD_RING_ENTRIES	1024
 #define KMQD_RBUF_INITIAL	4096
+/* A receive that fills the buffer doubles it, up to this (pipelining). */
+#define KMQD_RBUF_BURST		(256u << 10)
 /*
  * A peer that stopped reading is dropped when its queued output passes
  * KMQD_OUT_MAX, or when at least KMQD_STALL_BYTES wait and its socket has
@@ -576,8 +578,19 @@ static void kmqd_on_recv(struct kmqd_conn *c, int res)
 		kmqd_conn_close(c);
 		kmqd_conn_release(c);
 	} else {
+		bool full = (size_t)res == c->rcap - c->rlen;
+
 		c->rlen += res;
 		kmqd_conn_frames(c);
+		/* The peer pipelines: read more of it per receive. */
+		if (full && c->rcap < KMQD_RBUF_BURST && c->rlen < c->rcap) {
+			uint8_t *n = realloc(c->rbuf, c->rcap * 2);
+
+			if (n) {
+				c->rbuf = n;
+				c->rcap *= 2;
+			}
+		}
 		kmqd_arm_recv(c);
 		kmqd_conn_release(c);
 	}

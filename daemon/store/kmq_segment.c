@@ -76,6 +76,11 @@ struct kmq_seg *kmq_seg_open(struct kmq_store *s, uint64_t start, int *err)
 		free(seg);
 		goto fail_errno;
 	}
+	/*
+	 * No readahead: the pre-fault would otherwise build large folios,
+	 * and a SYNC_FLUSH sync of a few KiB would write 2 MiB of them.
+	 */
+	madvise(seg->map, size, MADV_RANDOM);
 	seg->start = start;
 	seg->fd = fd;
 	seg->size = size;
