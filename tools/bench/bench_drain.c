@@ -36,7 +36,6 @@
 #define MAX_QUEUES		1024
 #define MAX_DEPTH		64
 #define PULL_MAX_MSGS		32
-#define MAX_FAIL_PRINT		10
 #define RPC_TIMEOUT_MS		10000
 /* BODYLEN of a record with IPv4 hosts (kmq_record.h) */
 #define REC_OFF_BODYLEN_V4	84
@@ -114,34 +113,10 @@ struct drain {
 	pthread_barrier_t go;
 	int stop;
 	unsigned int live;
-	uint64_t failures;
-	char first_failure[256];
+	struct bench_failures fails;
 };
 
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-	interrupted = 1;
-}
-
-static __attribute__((format(printf, 2, 3)))
-void fail(struct drain *b, const char *fmt, ...)
-{
-	uint64_t n = __atomic_fetch_add(&b->failures, 1, __ATOMIC_RELAXED);
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n == 0)
-		memcpy(b->first_failure, msg, sizeof(msg));
-	if (n < MAX_FAIL_PRINT)
-		fprintf(stderr, "kmq-bench: FAIL: %s\n", msg);
-	else if (n == MAX_FAIL_PRINT)
-		fprintf(stderr, "kmq-bench: (further failures not shown)\n");
-}
+#define fail(b, ...)	bench_fail(&(b)->fails, __VA_ARGS__)
 
 /* The filler to compare bodies of @size bytes with. */
 static const uint8_t *pattern_for(struct dconn *dc, uint32_t size)
@@ -777,7 +752,7 @@ static int run(struct drain *b, struct bench_phase *ph)
 		return err;
 	pthread_barrier_wait(&b->go);
 	while (__atomic_load_n(&b->live, __ATOMIC_ACQUIRE)) {
-		if (interrupted)
+		if (bench_interrupted)
 			__atomic_store_n(&b->stop, 1, __ATOMIC_RELAXED);
 		nanosleep(&nap, NULL);
 	}
@@ -807,7 +782,7 @@ static void sum_up(struct drain *b, struct outcome *r)
 		q = &b->queues[i];
 		r->expected += q->max - q->min;
 		r->got += q->got;
-		if (q->got != q->max - q->min && !interrupted)
+		if (q->got != q->max - q->min && !bench_interrupted)
 			fail(b, "queue %u: %llu records read, [%llu, %llu) expected",
 			     q->id, (unsigned long long)q->got,
 			     (unsigned long long)q->min,
@@ -851,10 +826,7 @@ static void print_json(struct drain *b, const struct bench_phase *ph,
 	jset(j, "cpu_s", cpu);
 	jset(j, "config", c);
 	jset(j, "drain", p);
-	jset(j, "failures", json_integer(b->failures));
-	jset(j, "first_failure", b->failures ?
-	     json_string(b->first_failure) : json_null());
-	jset(j, "ok", json_boolean(!b->failures));
+	bench_failures_json(j, &b->fails);
 	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 	fputc('\n', stdout);
 	json_decref(j);
@@ -875,14 +847,13 @@ static void print_text(struct drain *b, const struct bench_phase *ph,
 	       (unsigned long long)r->pulls);
 	printf("  kmq-bench CPU: %.2f s user, %.2f s system\n", r->cpu_user,
 	       r->cpu_sys);
-	printf("%s: %llu failure(s)\n", b->failures ? "FAILED" : "ok",
-	       (unsigned long long)b->failures);
+	printf("%s: %llu failure(s)\n", b->fails.count ? "FAILED" : "ok",
+	       (unsigned long long)b->fails.count);
 }
 
 int bench_drain_main(int argc, char **argv)
 {
 	struct bench_phase ph;
-	struct sigaction sa;
 	double cpu_user, cpu_sys;
 	struct outcome r;
 	struct drain b;
@@ -893,10 +864,7 @@ int bench_drain_main(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? 0 : 2;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	bench_catch_signals();
 
 	b.queues = calloc(b.o.queues, sizeof(*b.queues));
 	if (posix_memalign((void **)&b.workers, 64,
@@ -930,7 +898,7 @@ int bench_drain_main(int argc, char **argv)
 		fprintf(stderr, "kmq-bench drain: %s\n", strerror(-ret));
 		goto out;
 	}
-	if (interrupted)
+	if (bench_interrupted)
 		fail(&b, "interrupted");
 	sum_up(&b, &r);
 	bench_cpu_s(&r.cpu_user, &r.cpu_sys);
@@ -941,7 +909,7 @@ int bench_drain_main(int argc, char **argv)
 	else
 		print_text(&b, &ph, &r);
 	bench_phase_free(&ph);
-	status = b.failures ? 1 : 0;
+	status = b.fails.count ? 1 : 0;
 out:
 	free_conns(&b);
 	free(b.workers);

@@ -40,7 +40,6 @@
 #define MAX_SIZE		(15u << 20)
 #define MAX_CODES		512
 #define MAX_BATCH		1024
-#define MAX_FAIL_PRINT		10
 #define RPC_TIMEOUT_MS		10000
 #define PROPS			"WAIT\001true\002"
 
@@ -123,34 +122,10 @@ struct produce {
 	pthread_barrier_t go;
 	int stop;
 	unsigned int live;
-	uint64_t failures;
-	char first_failure[256];
+	struct bench_failures fails;
 };
 
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-	interrupted = 1;
-}
-
-static __attribute__((format(printf, 2, 3)))
-void fail(struct produce *b, const char *fmt, ...)
-{
-	uint64_t n = __atomic_fetch_add(&b->failures, 1, __ATOMIC_RELAXED);
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n == 0)
-		memcpy(b->first_failure, msg, sizeof(msg));
-	if (n < MAX_FAIL_PRINT)
-		fprintf(stderr, "kmq-bench: FAIL: %s\n", msg);
-	else if (n == MAX_FAIL_PRINT)
-		fprintf(stderr, "kmq-bench: (further failures not shown)\n");
-}
+#define fail(b, ...)	bench_fail(&(b)->fails, __VA_ARGS__)
 
 static bool stopped(struct produce *b)
 {
@@ -793,7 +768,7 @@ static int run(struct produce *b, struct bench_phase *ph)
 		deadline = ph->t_start + o->duration_s * 1000000000ull;
 	pthread_barrier_wait(&b->go);
 	while (__atomic_load_n(&b->live, __ATOMIC_ACQUIRE)) {
-		if (interrupted || (deadline && bench_now_ns() >= deadline))
+		if (bench_interrupted || (deadline && bench_now_ns() >= deadline))
 			__atomic_store_n(&b->stop, 1, __ATOMIC_RELAXED);
 		nanosleep(&nap, NULL);
 	}
@@ -894,10 +869,7 @@ static void print_json(struct produce *b, const struct bench_phase *ph,
 	jset(j, "cpu_s", cpu);
 	jset(j, "config", c);
 	jset(j, "produce", p);
-	jset(j, "failures", json_integer(b->failures));
-	jset(j, "first_failure", b->failures ?
-	     json_string(b->first_failure) : json_null());
-	jset(j, "ok", json_boolean(!b->failures));
+	bench_failures_json(j, &b->fails);
 	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 	fputc('\n', stdout);
 	json_decref(j);
@@ -930,14 +902,13 @@ static void print_text(struct produce *b, const struct bench_phase *ph,
 	       r->reads : 0.0);
 	printf("  kmq-bench CPU: %.2f s user, %.2f s system\n", r->cpu_user,
 	       r->cpu_sys);
-	printf("%s: %llu failure(s)\n", b->failures ? "FAILED" : "ok",
-	       (unsigned long long)b->failures);
+	printf("%s: %llu failure(s)\n", b->fails.count ? "FAILED" : "ok",
+	       (unsigned long long)b->fails.count);
 }
 
 int bench_produce_main(int argc, char **argv)
 {
 	struct bench_phase ph;
-	struct sigaction sa;
 	double cpu_user, cpu_sys;
 	struct outcome r;
 	struct produce b;
@@ -948,10 +919,7 @@ int bench_produce_main(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? 0 : 2;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	bench_catch_signals();
 
 	b.pattern = bench_body_pattern(b.o.size);
 	if (posix_memalign((void **)&b.workers, 64,
@@ -981,7 +949,7 @@ int bench_produce_main(int argc, char **argv)
 		fprintf(stderr, "kmq-bench produce: %s\n", strerror(-ret));
 		goto out;
 	}
-	if (interrupted)
+	if (bench_interrupted)
 		fail(&b, "interrupted");
 	sum_up(&b, &r);
 	bench_cpu_s(&r.cpu_user, &r.cpu_sys);
@@ -992,7 +960,7 @@ int bench_produce_main(int argc, char **argv)
 	else
 		print_text(&b, &ph, &r);
 	bench_phase_free(&ph);
-	status = b.failures ? 1 : 0;
+	status = b.fails.count ? 1 : 0;
 out:
 	free_conns(&b);
 	free(b.workers);

@@ -342,3 +342,47 @@ json_t *bench_phase_json(const struct bench_phase *p)
 	jset(o, "latency_ns", lat);
 	return o;
 }
+
+#define BENCH_FAIL_PRINT	10
+
+void bench_fail(struct bench_failures *f, const char *fmt, ...)
+{
+	uint64_t n = __atomic_fetch_add(&f->count, 1, __ATOMIC_RELAXED);
+	char msg[sizeof(f->first)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n == 0)
+		memcpy(f->first, msg, sizeof(msg));
+	if (n < BENCH_FAIL_PRINT)
+		fprintf(stderr, "kmq-bench: FAIL: %s\n", msg);
+	else if (n == BENCH_FAIL_PRINT)
+		fprintf(stderr, "kmq-bench: (further failures not shown)\n");
+}
+
+void bench_failures_json(json_t *j, const struct bench_failures *f)
+{
+	json_object_set_new(j, "failures", json_integer(f->count));
+	json_object_set_new(j, "first_failure", f->count ?
+			    json_string(f->first) : json_null());
+	json_object_set_new(j, "ok", json_boolean(!f->count));
+}
+
+volatile sig_atomic_t bench_interrupted;
+
+static void bench_on_signal(int sig)
+{
+	bench_interrupted = 1;
+}
+
+void bench_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = bench_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}

@@ -18,6 +18,7 @@
 #define BENCH_REPORT_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -122,6 +123,24 @@ json_t *bench_phase_json(const struct bench_phase *p);
 
 /* bench_now_ns() - CLOCK_MONOTONIC in ns. */
 uint64_t bench_now_ns(void);
+
+/*
+ * struct bench_failures - what a run found wrong: a count, the first
+ * message (for the summary), and the first few printed to stderr.
+ */
+struct bench_failures {
+	uint64_t count;
+	char first[256];
+};
+
+__attribute__((format(printf, 2, 3)))
+void bench_fail(struct bench_failures *f, const char *fmt, ...);
+/* The failures as JSON fields: failures, first_failure, ok. */
+void bench_failures_json(json_t *j, const struct bench_failures *f);
+
+/* Set by SIGINT or SIGTERM once bench_catch_signals() ran: stop early. */
+extern volatile sig_atomic_t bench_interrupted;
+void bench_catch_signals(void);
 
 /* bench_fmt_ns() - @ns as "850 ns", "12.34 us", "1.50 ms" or "2.00 s". */
 const char *bench_fmt_ns(char *buf, size_t len, uint64_t ns);

@@ -45,7 +45,6 @@
 #define SAMPLE_EVERY		64
 #define MAX_APPENDERS		1024
 #define MAX_BATCH		4096
-#define MAX_FAIL_PRINT		10
 
 enum verify_mode {
 	VERIFY_NONE,
@@ -119,34 +118,10 @@ struct bench {
 	unsigned char *pattern;
 	int stop;
 	unsigned int live;
-	uint64_t failures;
-	char first_failure[256];
+	struct bench_failures fails;
 };
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-	interrupted = 1;
-}
-
-static __attribute__((format(printf, 2, 3)))
-void fail(struct bench *b, const char *fmt, ...)
-{
-	uint64_t n = __atomic_fetch_add(&b->failures, 1, __ATOMIC_RELAXED);
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n == 0)
-		memcpy(b->first_failure, msg, sizeof(msg));
-	if (n < MAX_FAIL_PRINT)
-		fprintf(stderr, "kmq-bench: FAIL: %s\n", msg);
-	else if (n == MAX_FAIL_PRINT)
-		fprintf(stderr, "kmq-bench: (further failures not shown)\n");
-}
+#define fail(b, ...)	bench_fail(&(b)->fails, __VA_ARGS__)
 
 static bool stopped(struct bench *b)
 {
@@ -402,7 +377,7 @@ static void read_all(struct bench *b, struct bench_worker *w,
 	req.topic = o->topic;
 	req.max_msgs = READ_MAX_MSGS;
 	req.max_bytes = READ_MAX_BYTES;
-	for (q = 0; q < o->queues && !interrupted; q++) {
+	for (q = 0; q < o->queues && !bench_interrupted; q++) {
 		ret = kmq_store_queue_offsets(b->s, o->topic, q, &min, &max);
 		if (ret < 0) {
 			fail(b, "queue %u: offsets: %s", q,
@@ -416,7 +391,7 @@ static void read_all(struct bench *b, struct bench_worker *w,
 			off = min;
 		}
 		req.queue_id = q;
-		while (off < max && !interrupted) {
+		while (off < max && !bench_interrupted) {
 			req.offset = off;
 			t0 = bench_now_ns();
 			ret = kmq_store_read(b->s, &req, rg, READ_MAX_MSGS,
@@ -864,7 +839,7 @@ static int run_appenders(struct bench *b, struct bench_phase *ph)
 		deadline = ph->t_start + o->duration_s * 1000000000ull;
 	pthread_barrier_wait(&b->go);
 	while (__atomic_load_n(&b->live, __ATOMIC_ACQUIRE)) {
-		if (interrupted || (deadline && bench_now_ns() >= deadline)) {
+		if (bench_interrupted || (deadline && bench_now_ns() >= deadline)) {
 			__atomic_store_n(&b->stop, 1, __ATOMIC_RELAXED);
 			break;
 		}
@@ -903,7 +878,7 @@ static double wait_prepared(struct bench *b,
 			if (room > want)
 				room = want;
 		}
-		if (st.prepared >= room || interrupted)
+		if (st.prepared >= room || bench_interrupted)
 			break;
 		now = bench_now_ns();
 		if (st.prepared != last) {
@@ -996,10 +971,7 @@ static void print_json(struct bench *b, const struct kmq_store_config *cfg,
 	jset(j, "flush_s", json_real(r->flush_s));
 	jset(j, "read", jr);
 	jset(j, "close_s", json_real(r->close_s));
-	jset(j, "failures", json_integer(b->failures));
-	jset(j, "first_failure", b->failures ?
-	     json_string(b->first_failure) : json_null());
-	jset(j, "ok", json_boolean(!b->failures));
+	bench_failures_json(j, &b->fails);
 	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 	fputc('\n', stdout);
 	json_decref(j);
@@ -1037,8 +1009,8 @@ static void print_text(struct bench *b, const struct kmq_store_config *cfg,
 		       verify_names[o->verify]);
 	}
 	printf("close: %.3f s\n", r->close_s);
-	printf("%s: %llu failure(s)\n", b->failures ? "FAILED" : "ok",
-	       (unsigned long long)b->failures);
+	printf("%s: %llu failure(s)\n", b->fails.count ? "FAILED" : "ok",
+	       (unsigned long long)b->fails.count);
 }
 
 /* Each queue must have grown by what was appended to it. */
@@ -1082,7 +1054,7 @@ static int read_phase(struct bench *b, struct bench_phase *rph,
 		fail(b, "queues grew by %llu records, %llu appended",
 		     (unsigned long long)r->rs.expected,
 		     (unsigned long long)r->appended);
-	if (!interrupted && rph->msgs + r->rs.reclaimed != r->rs.expected)
+	if (!bench_interrupted && rph->msgs + r->rs.reclaimed != r->rs.expected)
 		fail(b, "read %llu records (+%llu reclaimed), expected %llu",
 		     (unsigned long long)rph->msgs,
 		     (unsigned long long)r->rs.reclaimed,
@@ -1163,7 +1135,6 @@ int bench_store_main(int argc, char **argv)
 	struct kmq_store_config cfg;
 	struct bench_phase aph, rph;
 	struct bench_worker *rw = NULL;
-	struct sigaction sa;
 	struct outcome r;
 	struct bench b;
 	bool created = false;
@@ -1181,10 +1152,7 @@ int bench_store_main(int argc, char **argv)
 	if (ret)
 		return ret;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigint;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	bench_catch_signals();
 
 	config_from_opts(&cfg, &b.o);
 	b.pattern = malloc(b.o.size ? b.o.size : 1);
@@ -1238,7 +1206,7 @@ int bench_store_main(int argc, char **argv)
 		     kmq_store_errmsg());
 	check_queues(&b);
 
-	if (b.o.read && !interrupted) {
+	if (b.o.read && !bench_interrupted) {
 		ret = read_phase(&b, &rph, rw, &r);
 		if (ret) {
 			fprintf(stderr, "kmq-bench store: %s\n",
@@ -1254,13 +1222,13 @@ out_close:
 		r.close_s = (bench_now_ns() - t0) / 1e9;
 	}
 	if (!status) {
-		if (interrupted)
+		if (bench_interrupted)
 			fail(&b, "interrupted");
 		if (b.o.json)
 			print_json(&b, &cfg, &aph, &rph, &r);
 		else
 			print_text(&b, &cfg, &aph, &rph, &r);
-		status = b.failures ? 1 : 0;
+		status = b.fails.count ? 1 : 0;
 		bench_phase_free(&aph);
 		if (r.read_done)
 			bench_phase_free(&rph);
