@@ -454,10 +454,14 @@ static void kmqd_arm_send(struct kmqd_conn *c)
 }
 
 static int kmqd_conn_queue(struct kmqd_conn *c, const struct kmq_rmt_cmd *cmd,
-			   const void *body, uint32_t body_len)
+			   const struct iovec *iov, unsigned int n)
 {
-	size_t before = c->pending.len;
+	size_t before = c->pending.len, body_len = 0;
+	unsigned int i;
 	int ret;
+
+	for (i = 0; i < n; i++)
+		body_len += iov[i].iov_len;
 
 	if (c->closing)
 		return -EPIPE;
@@ -467,9 +471,10 @@ static int kmqd_conn_queue(struct kmqd_conn *c, const struct kmq_rmt_cmd *cmd,
 		kmqd_conn_abort(c);
 		return -EPIPE;
 	}
-	ret = kmq_rmt_encode(&c->pending, cmd, body_len);
-	if (!ret && body_len)
-		ret = kmq_buf_put(&c->pending, body, body_len);
+	ret = body_len > UINT32_MAX ? -EMSGSIZE :
+	      kmq_rmt_encode(&c->pending, cmd, body_len);
+	for (i = 0; !ret && i < n; i++)
+		ret = kmq_buf_put(&c->pending, iov[i].iov_base, iov[i].iov_len);
 	if (ret) {
 		c->pending.len = before;
 		return ret;
@@ -481,7 +486,15 @@ static int kmqd_conn_queue(struct kmqd_conn *c, const struct kmq_rmt_cmd *cmd,
 int kmqd_conn_reply(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
 		    const void *body, uint32_t body_len)
 {
-	return kmqd_conn_queue(c, resp, body, body_len);
+	struct iovec iov = { .iov_base = (void *)body, .iov_len = body_len };
+
+	return kmqd_conn_queue(c, resp, &iov, body_len ? 1 : 0);
+}
+
+int kmqd_conn_replyv(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
+		     const struct iovec *iov, unsigned int n)
+{
+	return kmqd_conn_queue(c, resp, iov, n);
 }
 
 int kmqd_conn_request(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
@@ -494,7 +507,7 @@ int kmqd_conn_request(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 	if (!w)
 		return -ENOMEM;
 	req->opaque = ++c->loop->next_opaque;
-	ret = kmqd_conn_queue(c, req, body, body_len);
+	ret = kmqd_conn_reply(c, req, body, body_len);
 	if (ret) {
 		free(w);
 		return ret;

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "kmq_remoting.h"
 
@@ -63,6 +64,9 @@ int kmqd_loop_post(struct kmqd_loop *l, void (*fn)(void *arg), void *arg);
  */
 int kmqd_conn_reply(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
 		    const void *body, uint32_t body_len);
+/* kmqd_conn_replyv() - the same with a body in pieces (e.g. store ranges). */
+int kmqd_conn_replyv(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
+		     const struct iovec *iov, unsigned int n);
 
 /*
  * kmqd_conn_connect() - open an outbound connection from loop @l (its

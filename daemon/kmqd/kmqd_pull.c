@@ -109,8 +109,8 @@ static void kmqd_pull_answer(struct kmqd_pull *p, int code,
 		.version = p->version,
 		.ser = p->ser,
 	}, resp;
-	uint8_t *body = NULL;
-	uint32_t i, off = 0;
+	struct iovec iov[KMQD_PULL_MAX_MSGS];
+	uint32_t i, n = 0;
 
 	if (kmq_rmt_response(&resp, &req, code, NULL))
 		return;
@@ -120,21 +120,13 @@ static void kmqd_pull_answer(struct kmqd_pull *p, int code,
 	kmq_rmt_set_extf(&resp, "maxOffset", "%llu",
 			 (unsigned long long)r->max_offset);
 	kmq_rmt_set_ext(&resp, "suggestWhichBrokerId", "0");
-	if (ranges && r->bytes) {
-		body = malloc(r->bytes);
-		for (i = 0; body && i < r->nranges; i++) {
-			memcpy(body + off, ranges[i].data, ranges[i].len);
-			off += ranges[i].len;
-		}
+	/* The records go from the segment mapping into the send buffer. */
+	for (i = 0; ranges && i < r->nranges && i < ARRAY_SIZE(iov); i++) {
+		iov[n].iov_base = (void *)ranges[i].data;
+		iov[n++].iov_len = ranges[i].len;
 	}
-	if (ranges && r->bytes && !body) {
-		kmq_rmt_cmd_free(&resp);
-		kmq_rmt_response(&resp, &req, KMQ_RESP_SYSTEM_ERROR,
-				 "out of memory");
-	}
-	kmqd_conn_reply(p->conn, &resp, body, body ? off : 0);
+	kmqd_conn_replyv(p->conn, &resp, iov, n);
 	kmq_rmt_cmd_free(&resp);
-	free(body);
 }
 
 static void kmqd_park(struct kmqd_pull *p)
