@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * kmqd_broker.c - the broker role: request dispatch, topics (17 and
- * autoCreateTopicEnable), registration with every name server at start,
- * every 30 s and at once when topics change, and the broker's tick.
+ * kmqd_broker.c - the broker role: request dispatch (the administration
+ * codes go on to kmqd_admin.c), topics (17 and autoCreateTopicEnable),
+ * registration with every name server at start, every 30 s and at once
+ * when topics change, and the broker's tick.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "kmqd_admin.h"
 #include "kmqd_broker.h"
 #include "kmqd_codes.h"
 #include "kmqd_log.h"
@@ -200,6 +202,8 @@ static void kmqd_broker_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		kmqd_consumer_list_handle(c, req);
 		break;
 	default:
+		if (kmqd_admin_handle(c, req))
+			break;
 		kmqd_replyf(c, req, KMQ_RESP_REQUEST_CODE_NOT_SUPPORTED,
 			    "request code %d not supported", req->code);
 	}
@@ -211,6 +215,7 @@ static void kmqd_broker_conn_closed(struct kmqd_conn *c)
 
 	kmqd_pull_conn_closed(c);
 	kmqd_group_conn_closed(c);
+	kmqd_lock_conn_closed(c);
 	for (i = 0; i < (int)kmqd_nns; i++)
 		if (kmqd_ns[i].conn == c)
 			kmqd_ns[i].conn = NULL;
@@ -254,21 +259,31 @@ static struct kmqd_service kmqd_ns_client = {
 	.name = "name server client",
 };
 
-static void kmqd_register_all(struct kmqd_loop *l)
+/*
+ * kmqd_topic_config_wrapper() - RocketMQ's TopicConfigSerializeWrapper of
+ * every topic: {"topicConfigTable":{...},"dataVersion":{...}}.
+ */
+json_t *kmqd_topic_config_wrapper(void)
 {
 	struct kmqd_topic_json tj = { .table = json_object() };
+
+	kmq_store_topic_list_info(kmqd_brk->store, kmqd_topic_to_json, &tj);
+	return json_pack("{s:o, s:{s:I, s:I}}", "topicConfigTable", tj.table,
+			 "dataVersion", "timestamp",
+			 (json_int_t)time(NULL) * 1000, "counter",
+			 (json_int_t)__atomic_load_n(&kmqd_topics_version,
+						     __ATOMIC_RELAXED));
+}
+
+static void kmqd_register_all(struct kmqd_loop *l)
+{
 	json_t *body;
 	char *text;
 	unsigned int i;
 
-	kmq_store_topic_list_info(kmqd_brk->store, kmqd_topic_to_json, &tj);
-	kmqd_topics_version++;
-	body = json_pack("{s:{s:o, s:{s:I, s:I}}, s:[]}",
-			 "topicConfigSerializeWrapper",
-			 "topicConfigTable", tj.table,
-			 "dataVersion", "timestamp", (json_int_t)time(NULL) * 1000,
-			 "counter", (json_int_t)kmqd_topics_version,
-			 "filterServerList");
+	__atomic_add_fetch(&kmqd_topics_version, 1, __ATOMIC_RELAXED);
+	body = json_pack("{s:o, s:[]}", "topicConfigSerializeWrapper",
+			 kmqd_topic_config_wrapper(), "filterServerList");
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	if (!text)
@@ -310,6 +325,8 @@ static void kmqd_broker_tick(struct kmqd_loop *l, uint64_t now_ms)
 	if (kmqd_loop_index(l))
 		return;
 	kmqd_group_tick(l, now);
+	kmqd_lock_tick(now);
+	kmqd_stats_tick(now);
 	if (__atomic_exchange_n(&kmqd_brk->register_now, false,
 				__ATOMIC_ACQ_REL) ||
 	    now >= kmqd_brk->next_register_ms) {
@@ -368,6 +385,10 @@ int kmqd_broker_start(const struct kmqd_broker_opts *opts)
 	ret = kmqd_offsets_load(opts->store.root);
 	if (ret)
 		log_warn("consumer offsets not loaded: %s", strerror(-ret));
+	ret = kmqd_subgroups_load(opts->store.root);
+	if (ret)
+		log_warn("subscription groups not loaded: %s", strerror(-ret));
+	kmqd_stats_start();
 	ret = kmqd_delay_start();
 	if (ret)
 		return ret;
@@ -401,6 +422,10 @@ void kmqd_broker_stop(void)
 	kmqd_delay_stop();
 	kmqd_offsets_persist(kmqd_brk->opts.store.root);
 	kmqd_offsets_free();
+	kmqd_subgroups_persist(kmqd_brk->opts.store.root);
+	kmqd_subgroups_free();
+	kmqd_locks_free();
+	kmqd_stats_free();
 	kmqd_groups_free();
 	kmqd_trans_free();
 	kmq_store_close(kmqd_brk->store);

@@ -5,7 +5,9 @@
  * UNREGISTER_CLIENT (35) and a closed connection remove it, clients
  * silent for 120 s expire, GET_CONSUMER_LIST_BY_GROUP (38) lists the
  * clients, and NOTIFY_CONSUMER_IDS_CHANGED (40) goes to every client of a
- * group whose membership changed, so they rebalance at once.
+ * group whose membership changed, so they rebalance at once. What the
+ * admin requests need (kmqd_admin.h): a group's clients as RocketMQ's
+ * ConsumerConnection, and a walk over its online clients.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "kmqd_admin.h"
 #include "kmqd_broker.h"
 #include "kmqd_codes.h"
 #include "kmqd_log.h"
@@ -23,6 +26,8 @@
 struct kmqd_client {
 	char id[256];
 	struct kmqd_conn *conn;		/* referenced */
+	char language[16];		/* of its heartbeat's header */
+	int32_t version;
 	uint64_t last_seen;
 	struct kmqd_client *next;
 };
@@ -37,6 +42,11 @@ struct kmqd_group {
 	char name[256];
 	struct kmqd_client *clients;
 	struct kmqd_sub *subs;
+	/* The last heartbeat's consumer data, for ConsumerConnection. */
+	char consume_type[32];
+	char message_model[32];
+	char consume_from_where[64];
+	json_t *sub_table;		/* topic -> subscriptionData */
 	struct kmqd_group *next;
 };
 
@@ -138,21 +148,33 @@ static bool kmqd_group_remove(struct kmqd_group *g, struct kmqd_conn *conn,
 	return changed;
 }
 
-static int kmqd_group_heartbeat(struct kmqd_conn *c, const char *client_id,
-				json_t *cd)
+/* Copy the string member @key of @cd into @buf ("" if absent). */
+static void kmqd_cd_str(json_t *cd, const char *key, char *buf, size_t len)
+{
+	const char *v = json_string_value(json_object_get(cd, key));
+
+	snprintf(buf, len, "%s", v ? v : "");
+}
+
+static int kmqd_group_heartbeat(struct kmqd_conn *c,
+				const struct kmq_rmt_cmd *req,
+				const char *client_id, json_t *cd)
 {
 	const char *name = json_string_value(json_object_get(cd, "groupName"));
 	const char *model = json_string_value(json_object_get(cd,
 							      "messageModel"));
 	json_t *subs = json_object_get(cd, "subscriptionDataSet"), *sd;
 	struct kmqd_sub *list = NULL;
+	json_t *table = json_object();
 	struct kmqd_client *cl;
 	struct kmqd_group *g;
 	char retry[300];
 	size_t i;
 
-	if (!name || !*name)
+	if (!name || !*name) {
+		json_decref(table);
 		return -EINVAL;
+	}
 	json_array_foreach(subs, i, sd) {
 		const char *t = json_string_value(json_object_get(sd, "topic"));
 		const char *e = json_string_value(json_object_get(sd,
@@ -168,7 +190,9 @@ static int kmqd_group_heartbeat(struct kmqd_conn *c, const char *client_id,
 		s->expr = strdup(e ? e : "*");
 		s->next = list;
 		list = s;
+		json_object_set_new(table, t, json_deep_copy(sd));
 	}
+	kmqd_subgroup_ensure(name);
 	if (!model || strcmp(model, "BROADCASTING")) {
 		snprintf(retry, sizeof(retry), "%s%s", KMQD_RETRY_PREFIX, name);
 		if (kmqd_topic_ensure(retry, 1, true))
@@ -181,10 +205,19 @@ static int kmqd_group_heartbeat(struct kmqd_conn *c, const char *client_id,
 	if (!g) {
 		pthread_mutex_unlock(&kmqd_groups_lock);
 		kmqd_subs_free(list);
+		json_decref(table);
 		return -ENOMEM;
 	}
 	kmqd_subs_free(g->subs);
 	g->subs = list;
+	json_decref(g->sub_table);
+	g->sub_table = table;
+	kmqd_cd_str(cd, "consumeType", g->consume_type,
+		    sizeof(g->consume_type));
+	kmqd_cd_str(cd, "messageModel", g->message_model,
+		    sizeof(g->message_model));
+	kmqd_cd_str(cd, "consumeFromWhere", g->consume_from_where,
+		    sizeof(g->consume_from_where));
 	for (cl = g->clients; cl; cl = cl->next)
 		if (!strcmp(cl->id, client_id))
 			break;
@@ -207,8 +240,12 @@ static int kmqd_group_heartbeat(struct kmqd_conn *c, const char *client_id,
 			kmqd_group_notify(g);
 		}
 	}
-	if (cl)
+	if (cl) {
 		cl->last_seen = kmqd_mono_ms();
+		snprintf(cl->language, sizeof(cl->language), "%s",
+			 req->language);
+		cl->version = req->version;
+	}
 	pthread_mutex_unlock(&kmqd_groups_lock);
 	return 0;
 }
@@ -232,7 +269,7 @@ void kmqd_heartbeat_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	}
 	cds = json_object_get(hb, "consumerDataSet");
 	json_array_foreach(cds, i, cd) {
-		if (kmqd_group_heartbeat(c, id, cd)) {
+		if (kmqd_group_heartbeat(c, req, id, cd)) {
 			json_decref(hb);
 			kmqd_reply(c, req, KMQ_RESP_INVALID_PARAMETER,
 				   "consumer data without a groupName");
@@ -255,6 +292,7 @@ void kmqd_unregister_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		if (g && kmqd_group_remove(g, NULL, id, 0))
 			kmqd_group_notify(g);
 		pthread_mutex_unlock(&kmqd_groups_lock);
+		kmqd_lock_release_client(group, id);
 	}
 	kmqd_reply(c, req, KMQ_RESP_SUCCESS, NULL);
 }
@@ -348,7 +386,56 @@ void kmqd_groups_free(void)
 		kmqd_groups = g->next;
 		kmqd_group_remove(g, NULL, NULL, UINT64_MAX);
 		kmqd_subs_free(g->subs);
+		json_decref(g->sub_table);
 		free(g);
 	}
 	pthread_mutex_unlock(&kmqd_groups_lock);
+}
+
+json_t *kmqd_group_connection(const char *group)
+{
+	json_t *cc = NULL, *set;
+	struct kmqd_client *cl;
+	struct kmqd_group *g;
+
+	pthread_mutex_lock(&kmqd_groups_lock);
+	g = kmqd_group_find(group, false);
+	if (!g || !g->clients)
+		goto out;
+	cc = json_pack("{s:[], s:s, s:s, s:s, s:o}", "connectionSet",
+		       "consumeType", g->consume_type,
+		       "messageModel", g->message_model,
+		       "consumeFromWhere", g->consume_from_where,
+		       "subscriptionTable",
+		       g->sub_table ? json_deep_copy(g->sub_table) :
+		       json_object());
+	set = json_object_get(cc, "connectionSet");
+	for (cl = g->clients; cl; cl = cl->next)
+		json_array_append_new(set, json_pack("{s:s, s:s, s:s, s:i}",
+						     "clientId", cl->id,
+						     "clientAddr",
+						     kmqd_conn_peer(cl->conn),
+						     "language", cl->language,
+						     "version", (int)cl->version));
+out:
+	pthread_mutex_unlock(&kmqd_groups_lock);
+	return cc;
+}
+
+unsigned int kmqd_group_each_client(const char *group,
+				    void (*fn)(void *arg,
+					       struct kmqd_conn *conn,
+					       const char *client_id),
+				    void *arg)
+{
+	struct kmqd_client *cl;
+	struct kmqd_group *g;
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&kmqd_groups_lock);
+	g = kmqd_group_find(group, false);
+	for (cl = g ? g->clients : NULL; cl; cl = cl->next, n++)
+		fn(arg, cl->conn, cl->id);
+	pthread_mutex_unlock(&kmqd_groups_lock);
+	return n;
 }

@@ -3,7 +3,8 @@
  * kmqd_namesrv.c - the name server role: brokers register (103) every
  * 30 s with their topic table, are dropped after 120 s of silence or on
  * unregister (104); clients ask for a topic's route (105) and for the
- * cluster layout (106). Routes are answered in standard JSON.
+ * cluster layout (106). Routes are answered in standard JSON. For mqadmin:
+ * every topic (206) and deleting a topic's routes (216).
  *
  * State: the registered brokers, each with the topicConfigTable it last
  * sent, under one mutex (requests arrive on every io loop).
@@ -17,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "kmqd_admin.h"
 #include "kmqd_codes.h"
 #include "kmqd_log.h"
 #include "kmqd_loop.h"
@@ -229,6 +231,11 @@ found:
 	return d;
 }
 
+static int kmqd_ns_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(const char * const *)a, *(const char * const *)b);
+}
+
 static json_int_t kmqd_ns_int(json_t *o, const char *key, json_int_t def)
 {
 	json_t *v = json_object_get(o, key);
@@ -348,6 +355,77 @@ static void kmqd_ns_cluster_info(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	json_decref(info);
 }
 
+/* 206: {"topicList":[...]}, every topic of every broker, sorted. */
+static void kmqd_ns_topic_list(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
+{
+	json_t *set = json_object(), *list, *v;
+	struct kmqd_nsbroker *b;
+	const char *name;
+	size_t i, n;
+
+	pthread_mutex_lock(&kmqd_ns_lock);
+	for (b = kmqd_ns_brokers; b; b = b->next)
+		json_object_foreach(b->topics, name, v)
+			json_object_set_new(set, name, json_true());
+	pthread_mutex_unlock(&kmqd_ns_lock);
+	n = json_object_size(set);
+	list = json_pack("{s:[]}", "topicList");
+	if (n && list) {
+		const char **names = calloc(n, sizeof(*names));
+
+		i = 0;
+		json_object_foreach(set, name, v)
+			if (names)
+				names[i++] = name;
+		if (names)
+			qsort(names, n, sizeof(*names), kmqd_ns_strcmp);
+		for (i = 0; names && i < n; i++)
+			json_array_append_new(json_object_get(list, "topicList"),
+					      json_string(names[i]));
+		free(names);
+	}
+	if (list)
+		kmqd_ns_reply_json(c, req, list);
+	else
+		kmqd_ns_reply(c, req, KMQ_RESP_SYSTEM_ERROR, "out of memory",
+			      NULL);
+	json_decref(list);
+	json_decref(set);
+}
+
+/*
+ * 216: topic, and RocketMQ 5's optional clusterName (only that cluster's
+ * brokers). The routes go until a broker registers the topic again; as
+ * RocketMQ, an unknown topic is no error (the remark says so).
+ */
+static void kmqd_ns_delete_topic(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
+{
+	const char *cluster = kmq_rmt_ext(req, "clusterName");
+	struct kmqd_nsbroker *b;
+	char topic[256], msg[320];
+	unsigned int n = 0;
+
+	if (!kmqd_ns_field(c, req, "topic", topic, sizeof(topic)))
+		return;
+	pthread_mutex_lock(&kmqd_ns_lock);
+	for (b = kmqd_ns_brokers; b; b = b->next) {
+		if (cluster && *cluster && strcmp(cluster, b->cluster))
+			continue;
+		if (!json_object_del(b->topics, topic))
+			n++;
+	}
+	pthread_mutex_unlock(&kmqd_ns_lock);
+	if (n) {
+		log_info("name server: topic %s deleted from %u brokers (from %s)",
+			 topic, n, kmqd_conn_peer(c));
+		kmqd_ns_reply(c, req, KMQ_RESP_SUCCESS, NULL, NULL);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "topic %s has no route in this name server",
+		 topic);
+	kmqd_ns_reply(c, req, KMQ_RESP_SUCCESS, msg, NULL);
+}
+
 static void kmqd_ns_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 {
 	char msg[96];
@@ -364,6 +442,12 @@ static void kmqd_ns_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		break;
 	case KMQ_REQ_GET_BROKER_CLUSTER_INFO:
 		kmqd_ns_cluster_info(c, req);
+		break;
+	case KMQ_REQ_GET_ALL_TOPIC_LIST_FROM_NAMESERVER:
+		kmqd_ns_topic_list(c, req);
+		break;
+	case KMQ_REQ_DELETE_TOPIC_IN_NAMESRV:
+		kmqd_ns_delete_topic(c, req);
 		break;
 	default:
 		snprintf(msg, sizeof(msg), "request code %d not supported",

@@ -7,7 +7,9 @@
  * consume. They persist to config/consumerOffset.json in RocketMQ's shape
  * ({"offsetTable": {"topic@group": {"0": 12}}}) every 5 s when changed and
  * at shutdown. GET_MAX/MIN_OFFSET (30, 31), GET_EARLIEST_MSG_STORETIME
- * (32) and SEARCH_OFFSET_BY_TIMESTAMP (29) answer from the store.
+ * (32) and SEARCH_OFFSET_BY_TIMESTAMP (29) answer from the store. At the
+ * end, what the admin requests need (kmqd_admin.h): lookups, the topics
+ * of a group, and dropping a topic's or a group's offsets.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 #include <jansson.h>
 
 #include "kmq_fs.h"
+#include "kmqd_admin.h"
 #include "kmqd_broker.h"
 #include "kmqd_codes.h"
 #include "kmqd_log.h"
@@ -291,19 +294,12 @@ void kmqd_queue_offset_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	}
 }
 
-/* The first offset whose record was stored at or after "timestamp". */
-void kmqd_search_offset_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
+/* kmqd_offset_by_time() - first offset in [@min, @max) stored at or after @want. */
+uint64_t kmqd_offset_by_time(const char *topic, uint32_t qid, int64_t want,
+			     uint64_t min, uint64_t max)
 {
-	uint64_t min, max, lo, hi, ts;
-	const char *topic;
-	int64_t want;
-	uint32_t qid;
+	uint64_t lo = min, hi = max, ts;
 
-	if (!kmqd_need_i64(c, req, "timestamp", &want) ||
-	    !kmqd_queue_args(c, req, &topic, &qid, &min, &max))
-		return;
-	lo = min;
-	hi = max;
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
@@ -312,7 +308,22 @@ void kmqd_search_offset_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		else
 			lo = mid + 1;
 	}
-	kmqd_reply_offset(c, req, "offset", lo);
+	return lo;
+}
+
+/* The first offset whose record was stored at or after "timestamp". */
+void kmqd_search_offset_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
+{
+	uint64_t min, max;
+	const char *topic;
+	int64_t want;
+	uint32_t qid;
+
+	if (!kmqd_need_i64(c, req, "timestamp", &want) ||
+	    !kmqd_queue_args(c, req, &topic, &qid, &min, &max))
+		return;
+	kmqd_reply_offset(c, req, "offset",
+			  kmqd_offset_by_time(topic, qid, want, min, max));
 }
 
 /*
@@ -346,4 +357,97 @@ void kmqd_view_message_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		kmq_rmt_cmd_free(&resp);
 	}
 	free(buf);
+}
+
+/* ---- for the admin requests (kmqd_admin.h) ---------------------------- */
+
+bool kmqd_offset_lookup(const char *group, const char *topic, uint32_t qid,
+			int64_t *offset)
+{
+	return kmqd_offset_get(group, topic, qid, offset);
+}
+
+bool kmqd_queue_store_ts(const char *topic, uint32_t qid, uint64_t off,
+			 uint64_t *ts)
+{
+	return kmqd_store_ts(topic, qid, off, ts);
+}
+
+/* Split an offsetTable key "topic@group" (topics never hold '@'). */
+static const char *kmqd_key_group(const char *key, size_t *topic_len)
+{
+	const char *at = strchr(key, '@');
+
+	if (!at)
+		return NULL;
+	*topic_len = at - key;
+	return at + 1;
+}
+
+void kmqd_offsets_topics_of(const char *group,
+			    void (*fn)(void *arg, const char *topic),
+			    void *arg)
+{
+	const char *key;
+	json_t *v;
+
+	pthread_mutex_lock(&kmqd_offsets_lock);
+	json_object_foreach(kmqd_offsets, key, v) {
+		char topic[KMQ_TOPIC_MAX_V1 + 1];
+		const char *g;
+		size_t tl;
+
+		g = kmqd_key_group(key, &tl);
+		if (!g || strcmp(g, group) || tl >= sizeof(topic))
+			continue;
+		memcpy(topic, key, tl);
+		topic[tl] = '\0';
+		fn(arg, topic);
+	}
+	pthread_mutex_unlock(&kmqd_offsets_lock);
+}
+
+bool kmqd_offsets_group_known(const char *group, const char *topic)
+{
+	char key[512];
+	bool known;
+
+	kmqd_offset_key(key, sizeof(key), topic, group);
+	pthread_mutex_lock(&kmqd_offsets_lock);
+	known = json_object_get(kmqd_offsets, key);
+	pthread_mutex_unlock(&kmqd_offsets_lock);
+	return known;
+}
+
+/* Drop the entries of @topic (@group NULL) or of @group (@topic NULL). */
+static void kmqd_offsets_drop(const char *topic, const char *group)
+{
+	const char *key, *g;
+	void *tmp;
+	json_t *v;
+	size_t tl;
+
+	pthread_mutex_lock(&kmqd_offsets_lock);
+	json_object_foreach_safe(kmqd_offsets, tmp, key, v) {
+		g = kmqd_key_group(key, &tl);
+		if (!g)
+			continue;
+		if (topic && (tl != strlen(topic) || strncmp(key, topic, tl)))
+			continue;
+		if (group && strcmp(g, group))
+			continue;
+		json_object_del(kmqd_offsets, key);
+		kmqd_offsets_dirty = true;
+	}
+	pthread_mutex_unlock(&kmqd_offsets_lock);
+}
+
+void kmqd_offsets_drop_topic(const char *topic)
+{
+	kmqd_offsets_drop(topic, NULL);
+}
+
+void kmqd_offsets_drop_group(const char *group)
+{
+	kmqd_offsets_drop(NULL, group);
 }

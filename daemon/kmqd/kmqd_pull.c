@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "kmq_props.h"
+#include "kmqd_admin.h"
 #include "kmqd_broker.h"
 #include "kmqd_codes.h"
 #include "kmqd_log.h"
@@ -30,6 +31,7 @@
 
 struct kmqd_pull {
 	struct kmqd_conn *conn;		/* referenced */
+	char group[256];		/* for the group's pull counts */
 	char topic[KMQ_TOPIC_MAX_V1 + 1];
 	uint32_t qid;
 	int64_t offset;
@@ -179,6 +181,7 @@ static void kmqd_pull_run(struct kmqd_pull *p)
 	}
 	switch (r.status) {
 	case KMQ_READ_FOUND:
+		kmqd_stats_get(p->group, p->topic, r.count);
 		kmqd_pull_answer(p, KMQ_RESP_SUCCESS, &r, r.next_offset, ranges);
 		kmq_store_release(kmqd_brk->store, ranges, r.nranges);
 		break;
@@ -327,6 +330,12 @@ void kmqd_pull_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 			    (long long)max_msgs);
 		return;
 	}
+	if (strlen(group) >= sizeof(p->group)) {
+		kmqd_replyf(c, req, KMQ_RESP_INVALID_PARAMETER,
+			    "consumerGroup longer than %zu bytes",
+			    sizeof(p->group) - 1);
+		return;
+	}
 	etype = kmq_rmt_ext(req, "expressionType");
 	if (etype && strcmp(etype, "TAG")) {
 		kmqd_replyf(c, req, KMQ_RESP_SUBSCRIPTION_PARSE_FAILED,
@@ -350,6 +359,12 @@ void kmqd_pull_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 			    (long long)qid, topic, ti.read_queues);
 		return;
 	}
+	/* RocketMQ creates a group's configuration on its first pull. */
+	if (!kmqd_subgroup_ensure(group)) {
+		kmqd_replyf(c, req, KMQ_RESP_NO_PERMISSION,
+			    "subscription group no permission, %s", group);
+		return;
+	}
 	if ((sys & KMQD_PULL_FLAG_COMMIT) && commit >= 0)
 		kmqd_offset_commit(group, topic, qid, commit);
 
@@ -371,6 +386,7 @@ void kmqd_pull_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	}
 	kmqd_conn_get(c);
 	p->conn = c;
+	snprintf(p->group, sizeof(p->group), "%s", group);
 	snprintf(p->topic, sizeof(p->topic), "%s", topic);
 	p->qid = qid;
 	p->offset = offset;

@@ -26,6 +26,7 @@
 
 #include "kmq_fs.h"
 #include "kmq_props.h"
+#include "kmqd_admin.h"
 #include "kmqd_broker.h"
 #include "kmqd_codes.h"
 #include "kmqd_log.h"
@@ -169,6 +170,9 @@ void kmqd_send_back_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	if (!kmqd_need_i64(c, req, "offset", &off) ||
 	    !kmqd_need_str(c, req, "group", &group))
 		return;
+	/* The group's retryMaxTimes, unless the client sends its own. */
+	kmqd_subgroup_ensure(group);
+	max = kmqd_subgroup_retry_max(group);
 	kmq_rmt_ext_i64(req, "delayLevel", &level);
 	kmq_rmt_ext_i64(req, "maxReconsumeTimes", &max);
 	origin_id = kmq_rmt_ext(req, "originMsgId");
@@ -445,6 +449,7 @@ static void *kmqd_delay_main(void *arg)
 		if (mono - last_persist >= 5000) {
 			kmqd_delay_persist();
 			kmqd_offsets_persist(kmqd_brk->opts.store.root);
+			kmqd_subgroups_persist(kmqd_brk->opts.store.root);
 			last_persist = mono;
 		}
 		pthread_mutex_lock(&kmqd_delay_lock);
