@@ -80,6 +80,7 @@ FUZZ_CC		?= clang
 FUZZ_SECONDS	?= 20
 FUZZ_DIR	:= $(BUILD)/fuzz
 FUZZ_NAMES	:= record props msgid checkpoint
+FUZZ_NAMES	+= topicfile
 FUZZ_BINS	:= $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_SRCS	:= $(wildcard uapi/*.c) uapi/user/kmq_crc32.c
 FUZZ_CFLAGS	:= -std=gnu11 -g -O1 -fno-omit-frame-pointer -Iuapi \

@@ -4,7 +4,9 @@
  *
  * topics.json has RocketMQ's shape ({"topicConfigTable": {name: {...}},
  * "dataVersion": {...}}) so a broker's existing file is read as it is.
- * Each change rewrites the file atomically.
+ * It is read and written by uapi/kmq_topicfile.c, the codec kmq.ko uses
+ * too, so both backends write the same bytes. Each change rewrites the
+ * file atomically.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -12,11 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "kmq_store_int.h"
+#include "kmq_topicfile.h"
 
 #define KMQ_QUEUES_MAX	65535
 
@@ -156,54 +158,70 @@ void kmq_queues_walk(struct kmq_store *s, kmq_queue_fn fn, void *arg)
 	}
 }
 
+static int kmq_topic_entry_cmp(const void *a, const void *b)
+{
+	const struct kmq_topicfile_entry *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * kmq_topics_save() - rewrite config/topics.json from the table, through
+ * the codec the module shares (uapi/kmq_topicfile.h), topics sorted by
+ * name as the codec wants them.
+ */
 static int kmq_topics_save(struct kmq_store *s)
 {
-	json_t *root = json_object(), *table = json_object(), *ver;
+	struct kmq_topicfile_entry *e;
 	struct kmq_topic *t;
 	char *text = NULL;
-	int ret = -ENOMEM, dfd;
-	uint32_t b;
+	uint32_t b, n = 0;
+	uint64_t ts;
+	int ret, len, dfd;
 
-	if (!root || !table)
-		goto out;
+	e = calloc(s->ntopics ? s->ntopics : 1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
 	for (b = 0; b < KMQ_TOPIC_BUCKETS; b++) {
-		for (t = s->topics[b]; t; t = t->next) {
-			json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:s, s:i, s:b}",
-					      "topicName", t->name,
-					      "readQueueNums", (int)t->read_queues,
-					      "writeQueueNums", (int)t->write_queues,
-					      "perm", (int)t->perm,
-					      "topicFilterType", "SINGLE_TAG",
-					      "topicSysFlag", 0,
-					      "order", 0);
-
-			if (!o || json_object_set_new(table, t->name, o))
-				goto out;
+		for (t = s->topics[b]; t && n < s->ntopics; t = t->next) {
+			memcpy(e[n].name, t->name, t->name_len + 1);
+			e[n].read_queues = t->read_queues;
+			e[n].write_queues = t->write_queues;
+			e[n].perm = t->perm;
+			n++;
 		}
 	}
+	qsort(e, n, sizeof(*e), kmq_topic_entry_cmp);
 	s->topics_version++;
-	ver = json_pack("{s:I, s:I}", "timestamp", (json_int_t)kmq_now_ms(),
-			"counter", (json_int_t)s->topics_version);
-	if (!ver || json_object_set_new(root, "dataVersion", ver) ||
-	    json_object_set(root, "topicConfigTable", table))
+	ts = kmq_now_ms();
+	len = kmq_topicfile_emit(NULL, 0, e, n, ts, s->topics_version);
+	if (len >= 0) {
+		text = malloc(len);
+		if (!text) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		len = kmq_topicfile_emit(text, len, e, n, ts,
+					 s->topics_version);
+	}
+	if (len < 0) {
+		ret = kmq_err(-EINVAL, "write %s/config/topics.json: %s",
+			      s->root, kmq_topicfile_strerror(len));
 		goto out;
-	text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
-	if (!text)
-		goto out;
+	}
 	dfd = openat(s->root_fd, "config", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		ret = -errno;
 		goto out;
 	}
-	ret = kmq_write_file_atomic(dfd, "topics.json", text, strlen(text));
+	ret = kmq_write_file_atomic(dfd, "topics.json", text, len);
 	close(dfd);
 	if (ret)
 		kmq_err(ret, "write %s/config/topics.json: %s", s->root,
 			strerror(-ret));
 out:
 	free(text);
-	json_decref(table);
-	json_decref(root);
+	free(e);
 	return ret;
 }
 
@@ -240,52 +258,113 @@ static int kmq_topic_load_queues(struct kmq_store *s, struct kmq_topic *t)
 	return ret;
 }
 
+/* The largest topics.json read: far more than RocketMQ's topic limits. */
+#define KMQ_TOPICS_FILE_MAX	(256u << 20)
+
+/* Read all of @path into a new buffer. Return: 0, -errno, -KMQ_ECORRUPT. */
+static int kmq_topics_read(const char *path, char **buf, uint32_t *len)
+{
+	struct stat st;
+	size_t done = 0;
+	char *p;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		goto out;
+	}
+	if (st.st_size > KMQ_TOPICS_FILE_MAX) {
+		ret = kmq_err(-KMQ_ECORRUPT, "%s: %lld bytes, more than %u",
+			      path, (long long)st.st_size,
+			      KMQ_TOPICS_FILE_MAX);
+		goto out;
+	}
+	p = malloc(st.st_size ? st.st_size : 1);
+	if (!p) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, p + done, st.st_size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n ? -errno : kmq_err(-KMQ_ECORRUPT,
+						   "%s: shrank while read",
+						   path);
+			free(p);
+			goto out;
+		}
+		done += n;
+	}
+	*buf = p;
+	*len = done;
+out:
+	close(fd);
+	return ret;
+}
+
+struct kmq_topics_loader {
+	struct kmq_store *s;
+	const char *path;
+};
+
+/*
+ * A topic read from topics.json: added to the table with its queues.
+ * A name the file holds twice keeps the last entry, as RocketMQ does.
+ */
+static int kmq_topics_load_one(void *arg, const struct kmq_topicfile_entry *e)
+{
+	struct kmq_topics_loader *l = arg;
+	struct kmq_store *s = l->s;
+	uint32_t n = e->read_queues > e->write_queues ?
+		     e->read_queues : e->write_queues;
+	uint32_t len = strlen(e->name);
+	struct kmq_topic *t;
+	bool added = false;
+
+	if (n > KMQ_QUEUES_MAX)
+		return kmq_err(-KMQ_ECORRUPT,
+			       "%s: topic %s: %u queues, more than %d",
+			       l->path, e->name, n, KMQ_QUEUES_MAX);
+	t = kmq_topic_find(s, e->name, len);
+	if (!t) {
+		t = kmq_topic_add(s, e->name, len, n);
+		if (!t)
+			return -ENOMEM;
+		added = true;
+	}
+	t->nqueues = n;
+	t->read_queues = e->read_queues;
+	t->write_queues = e->write_queues;
+	t->perm = e->perm & (KMQ_PERM_READ | KMQ_PERM_WRITE);
+	return added ? kmq_topic_load_queues(s, t) : 0;
+}
+
 int kmq_topics_load(struct kmq_store *s)
 {
+	struct kmq_topics_loader l = { .s = s };
 	char path[512];
-	json_error_t jerr;
-	json_t *root, *table, *o;
-	const char *name;
-	int ret = 0;
+	char *text = NULL;
+	uint32_t len = 0;
+	int ret;
 
 	snprintf(path, sizeof(path), "%s/config/topics.json", s->root);
-	if (access(path, F_OK))
+	l.path = path;
+	ret = kmq_topics_read(path, &text, &len);
+	if (ret == -ENOENT)
 		return 0;
-	root = json_load_file(path, 0, &jerr);
-	if (!root)
-		return kmq_err(-KMQ_ECORRUPT, "%s:%d: %s", path, jerr.line,
-			       jerr.text);
-	table = json_object_get(root, "topicConfigTable");
-	if (!json_is_object(table)) {
-		json_decref(root);
-		return kmq_err(-KMQ_ECORRUPT, "%s: no topicConfigTable", path);
-	}
-	json_object_foreach(table, name, o) {
-		json_int_t r = json_integer_value(json_object_get(o, "readQueueNums"));
-		json_int_t w = json_integer_value(json_object_get(o, "writeQueueNums"));
-		uint32_t len, n = r > w ? r : w;
-		struct kmq_topic *t;
-
-		if (kmq_topic_name_check(name, &len) || n > KMQ_QUEUES_MAX) {
-			ret = kmq_err(-KMQ_ECORRUPT, "%s: bad topic entry %s",
-				      path, name);
-			break;
-		}
-		t = kmq_topic_add(s, name, len, n);
-		if (!t) {
-			ret = -ENOMEM;
-			break;
-		}
-		t->read_queues = r;
-		t->write_queues = w;
-		if (json_is_integer(json_object_get(o, "perm")))
-			t->perm = json_integer_value(json_object_get(o, "perm")) &
-				  (KMQ_PERM_READ | KMQ_PERM_WRITE);
-		ret = kmq_topic_load_queues(s, t);
-		if (ret)
-			break;
-	}
-	json_decref(root);
+	if (ret)
+		return ret;
+	ret = kmq_topicfile_parse(text, len, kmq_topics_load_one, &l);
+	free(text);
+	if (ret <= -KMQ_TF_EBASE && ret > -KMQ_TF_ELAST)
+		return kmq_err(-KMQ_ECORRUPT, "%s: %s", path,
+			       kmq_topicfile_strerror(ret));
 	return ret;
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 /*
  * gen_seeds.c - write the fuzzers' seed corpus under a directory given on
- * the command line (<dir>/record, props, msgid, checkpoint), built with
- * the encoders at run time so that no binary seeds live in git.
+ * the command line (<dir>/record, props, msgid, checkpoint, topicfile),
+ * built with the encoders at run time so that no binary seeds live in git.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include "kmq_props.h"
 #include "kmq_msgid.h"
 #include "kmq_checkpoint.h"
+#include "kmq_topicfile.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -144,6 +145,44 @@ static int checkpoint_seeds(void)
 	return write_seed("checkpoint", "v1", buf, sizeof(buf));
 }
 
+static int topicfile_seeds(void)
+{
+	static const char * const s[] = {
+		"{\"topicConfigTable\":{}}",
+		"{\n\t\"dataVersion\":{\n\t\t\"counter\":7,\n"
+		"\t\t\"stateVersion\":0,\n\t\t\"timestamp\":1716812345678\n"
+		"\t},\n\t\"topicConfigTable\":{\n\t\t\"TBW102\":{\n"
+		"\t\t\t\"attributes\":{\"+message.type\":\"NORMAL\"},\n"
+		"\t\t\t\"order\":false,\n\t\t\t\"perm\":7,\n"
+		"\t\t\t\"readQueueNums\":8,\n"
+		"\t\t\t\"topicFilterType\":\"SINGLE_TAG\",\n"
+		"\t\t\t\"topicName\":\"TBW102\",\n"
+		"\t\t\t\"topicSysFlag\":0,\n\t\t\t\"writeQueueNums\":8\n"
+		"\t\t}\n\t}\n}",
+		"{dataVersion:{counter:1},m:{0:3,-1:[1,2.5,-3e-2,true,null]},\n"
+		"topicConfigTable:{T1:{perm:4,readQueueNums:2,writeQueueNums:3},\n"
+		"%DLQ%g|x:{writeQueueNums:0,readQueueNums:0}}}",
+		"{\"topicConfig\\u0054able\":{\"k\":{\"topicName\":\n"
+		"\"\\u0025R\",\"x\":\"\\uD83D\\uDE00\xe4\xb8\xad\",\n"
+		"\"readQueueNums\":1,\"writeQueueNums\":20}}}",
+	};
+	struct kmq_topicfile_entry e[2] = {
+		{ .name = "A", .read_queues = 8, .write_queues = 4, .perm = 6 },
+		{ .name = "T", .read_queues = 1, .write_queues = 16, .perm = 2 },
+	};
+	char name[8], buf[1024];
+	size_t i;
+	int n, err = 0;
+
+	for (i = 0; i < ARRAY_SIZE(s); i++) {
+		snprintf(name, sizeof(name), "%zu", i);
+		err |= write_seed("topicfile", name, s[i], strlen(s[i]));
+	}
+	n = kmq_topicfile_emit(buf, sizeof(buf), e, 2, 1700000000000ull, 3);
+	err |= n < 0 ? -1 : write_seed("topicfile", "emitted", buf, n);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	int err;
@@ -158,7 +197,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	err = record_seeds() | props_seeds() | msgid_seeds() |
-	      checkpoint_seeds();
+	      checkpoint_seeds() | topicfile_seeds();
 	if (err) {
 		perror("gen_seeds");
 		return 1;
