@@ -46,6 +46,7 @@ struct kmqd_broker_opts {
 	bool auto_create_topic;
 	uint32_t default_queues;
 	uint32_t max_message_size;
+	bool transfer_by_heap;		/* pulls copy, not sendfile */
 	struct kmq_store_config store;
 };
 

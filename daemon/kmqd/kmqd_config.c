@@ -52,6 +52,7 @@ enum {
 	K_NAMESRV_PORT,
 	K_RING_SEGMENTS,
 	K_STORE_ROOT,
+	K_TRANSFER_BY_HEAP,
 	K_NKEYS
 };
 
@@ -592,6 +593,9 @@ static const struct key keys[K_NKEYS] = {
 			      .expect = "0 (no limit) or a number of segments from 2 to 1048576" },
 	[K_STORE_ROOT] = STR_KEY("storePathRootDir", store_path_root_dir,
 				 parse_store_root, "a directory"),
+	[K_TRANSFER_BY_HEAP] = { .name = "transferMsgByHeap", .type = KT_BOOL,
+				 FIELD(transfer_msg_by_heap),
+				 .expect = "true or false" },
 };
 
 /* Older and newer spellings of a key. */
@@ -828,6 +832,7 @@ void kmqd_config_init(struct kmqd_config *c, enum kmqd_role role)
 	c->ring_segments = 0;
 	c->log_level = KMQD_LOG_INFO;
 	c->io_threads = 0;
+	c->transfer_msg_by_heap = false;
 }
 
 /* ---- Java properties --------------------------------------------- */

@@ -30,7 +30,7 @@ struct kmq_store_config;
 #define KMQD_DELETE_WHEN_MAX	127	/* deleteWhen as written */
 
 /* Keys, counted for the private bookkeeping below. */
-#define KMQD_CONFIG_NKEYS	21
+#define KMQD_CONFIG_NKEYS	22
 
 /* What the process runs: the first word of the command line. */
 enum kmqd_role {
@@ -101,6 +101,9 @@ struct kmqd_config_origin {
  * @log_level: logLevel, KMQD_LOG_INFO
  * @log_file: logFile, "" (stderr)
  * @io_threads: ioThreads, 0 (one per CPU)
+ * @transfer_msg_by_heap: transferMsgByHeap, false: pulled records go to
+ *	the socket by sendfile() from the page cache; true: copied through
+ *	kmqd's send buffer (RocketMQ's default, kept for comparison)
  * @origin: private: where each key was last set
  */
 struct kmqd_config {
@@ -132,6 +135,7 @@ struct kmqd_config {
 	int log_level;
 	char log_file[KMQD_PATH_MAX + 1];
 	unsigned int io_threads;
+	bool transfer_msg_by_heap;
 
 	struct kmqd_config_origin origin[KMQD_CONFIG_NKEYS];
 };

@@ -8,18 +8,27 @@
  * queue in a pending buffer while a send is in flight and go out as one
  * send when it completes. Frames are decoded in place from the receive
  * buffer, which grows up to the largest frame allowed.
+ *
+ * A reply may carry file ranges (a pull's records, see
+ * kmqd_conn_reply_files()): they go out with sendfile(), page-cache pages
+ * handed to the socket by reference, never copied into kmqd. Bytes queued
+ * after a range wait in the range's own buffer until it is sent, so the
+ * stream keeps its order; a range whose socket is full waits for POLLOUT.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -73,6 +82,23 @@ struct kmqd_waiter {
 	struct kmqd_waiter *next;
 };
 
+/*
+ * struct kmqd_fchunk - a file range queued on a connection, then the
+ * bytes queued after it.
+ * @done: bytes of the range already sent
+ * @release: called once the range is sent or dropped (any thread)
+ */
+struct kmqd_fchunk {
+	struct kmqd_fchunk *next;
+	int fd;
+	uint64_t off;
+	uint32_t len;
+	uint32_t done;
+	void (*release)(void *arg);
+	void *arg;
+	struct kmq_buf after;
+};
+
 struct kmqd_conn {
 	struct kmqd_loop *loop;
 	struct kmqd_service *svc;
@@ -90,6 +116,11 @@ struct kmqd_conn {
 	size_t sent;
 	uint64_t send_progress_ms;	/* last time a send moved bytes */
 	struct kmq_buf pending;
+	struct kmqd_fchunk *fq;		/* file ranges after pending */
+	struct kmqd_fchunk *fq_tail;
+	size_t fq_bytes;		/* bytes of fq not yet sent */
+	bool send_poll;			/* send_op is a POLLOUT wait */
+	bool nonblock;			/* O_NONBLOCK set (for sendfile) */
 	struct kmqd_op recv_op;
 	struct kmqd_op send_op;
 	struct kmqd_op connect_op;
@@ -226,6 +257,35 @@ static void kmqd_arm_timer(struct kmqd_loop *l)
 
 /* Connections */
 
+static _Atomic uint64_t kmqd_sendfile_bytes, kmqd_copy_bytes;
+
+void kmqd_delivery_stats(uint64_t *sendfile_bytes, uint64_t *copy_bytes)
+{
+	*sendfile_bytes = atomic_load(&kmqd_sendfile_bytes);
+	*copy_bytes = atomic_load(&kmqd_copy_bytes);
+}
+
+static void kmqd_fchunk_free(struct kmqd_fchunk *f)
+{
+	if (f->release)
+		f->release(f->arg);
+	kmq_buf_free(&f->after);
+	free(f);
+}
+
+/* Release every file range still queued (the connection is gone). */
+static void kmqd_fq_drop(struct kmqd_conn *c)
+{
+	struct kmqd_fchunk *f;
+
+	while ((f = c->fq)) {
+		c->fq = f->next;
+		kmqd_fchunk_free(f);
+	}
+	c->fq_tail = NULL;
+	c->fq_bytes = 0;
+}
+
 void kmqd_conn_get(struct kmqd_conn *c)
 {
 	atomic_fetch_add(&c->refs, 1);
@@ -238,6 +298,7 @@ void kmqd_conn_put(struct kmqd_conn *c)
 	free(c->rbuf);
 	kmq_buf_free(&c->sending);
 	kmq_buf_free(&c->pending);
+	kmqd_fq_drop(c);
 	free(c);
 }
 
@@ -428,17 +489,84 @@ static void kmqd_arm_recv(struct kmqd_conn *c)
 	c->recv_armed = true;
 }
 
+/*
+ * Send what heads the file queue with sendfile() until it is done or the
+ * socket is full. Return: 1 when the range is done (popped, its trailing
+ * bytes now pending), 0 when the caller must wait for POLLOUT, or a
+ * negative errno (the connection is closed).
+ */
+static int kmqd_send_file(struct kmqd_conn *c)
+{
+	struct kmqd_fchunk *f = c->fq;
+
+	if (!c->nonblock) {
+		int fl = fcntl(c->fd, F_GETFL);
+
+		if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+			return -errno;
+		c->nonblock = true;
+	}
+	while (f->done < f->len) {
+		off_t off = (off_t)(f->off + f->done);
+		ssize_t n = sendfile(c->fd, f->fd, &off, f->len - f->done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 0 : -errno;
+		}
+		if (!n)
+			return -EIO;	/* the file is shorter than the range */
+		f->done += n;
+		c->fq_bytes -= n;
+		atomic_fetch_add(&kmqd_sendfile_bytes, n);
+		c->send_progress_ms = kmqd_mono_ms();
+	}
+	c->fq = f->next;
+	if (!c->fq)
+		c->fq_tail = NULL;
+	/* pending is empty here: bytes after the range come next. */
+	kmq_buf_free(&c->pending);
+	c->pending = f->after;
+	f->after = (struct kmq_buf){ 0 };
+	kmqd_fchunk_free(f);
+	return 1;
+}
+
 static void kmqd_arm_send(struct kmqd_conn *c)
 {
 	struct io_uring_sqe *sqe;
 
 	if (c->closing || c->send_armed || c->connecting)
 		return;
+	while (c->sent == c->sending.len && !c->pending.len && c->fq) {
+		int ret;
+
+		if (!c->send_progress_ms)
+			c->send_progress_ms = kmqd_mono_ms();
+		ret = kmqd_send_file(c);
+		if (ret < 0) {
+			log_warn("%s: sendfile: %s", c->peer, strerror(-ret));
+			kmqd_conn_close(c);
+			return;
+		}
+		if (!ret) {
+			sqe = kmqd_sqe(c->loop);
+			io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
+			io_uring_sqe_set_data(sqe, &c->send_op);
+			c->send_poll = true;
+			c->send_armed = true;
+			return;
+		}
+	}
 	if (c->sent == c->sending.len) {
 		struct kmq_buf t = c->sending;
 
-		if (!c->pending.len)
+		if (!c->pending.len) {
+			if (!c->fq)
+				c->send_progress_ms = 0;
 			return;
+		}
 		t.len = 0;
 		c->sending = c->pending;
 		c->pending = t;
@@ -453,10 +581,28 @@ static void kmqd_arm_send(struct kmqd_conn *c)
 	c->send_armed = true;
 }
 
-static int kmqd_conn_queue(struct kmqd_conn *c, const struct kmq_rmt_cmd *cmd,
-			   const struct iovec *iov, unsigned int n)
+/* Where bytes queued now go: after the last file range, if any. */
+static struct kmq_buf *kmqd_out_tail(struct kmqd_conn *c)
 {
-	size_t before = c->pending.len, body_len = 0;
+	return c->fq_tail ? &c->fq_tail->after : &c->pending;
+}
+
+static size_t kmqd_out_queued(struct kmqd_conn *c)
+{
+	size_t n = c->sending.len - c->sent + c->pending.len + c->fq_bytes;
+	struct kmqd_fchunk *f;
+
+	for (f = c->fq; f; f = f->next)
+		n += f->after.len;
+	return n;
+}
+
+static int kmqd_conn_queue(struct kmqd_conn *c, const struct kmq_rmt_cmd *cmd,
+			   const struct iovec *iov, unsigned int n,
+			   size_t extra)
+{
+	struct kmq_buf *out = kmqd_out_tail(c);
+	size_t before = out->len, body_len = extra, queued;
 	unsigned int i;
 	int ret;
 
@@ -465,21 +611,21 @@ static int kmqd_conn_queue(struct kmqd_conn *c, const struct kmq_rmt_cmd *cmd,
 
 	if (c->closing)
 		return -EPIPE;
-	if (c->pending.len + c->sending.len - c->sent > KMQD_OUT_MAX) {
+	queued = kmqd_out_queued(c);
+	if (queued > KMQD_OUT_MAX) {
 		log_warn("%s: peer is not reading (%zu bytes queued), closing",
-			 c->peer, c->pending.len + c->sending.len - c->sent);
+			 c->peer, queued);
 		kmqd_conn_abort(c);
 		return -EPIPE;
 	}
 	ret = body_len > UINT32_MAX ? -EMSGSIZE :
-	      kmq_rmt_encode(&c->pending, cmd, body_len);
+	      kmq_rmt_encode(out, cmd, body_len);
 	for (i = 0; !ret && i < n; i++)
-		ret = kmq_buf_put(&c->pending, iov[i].iov_base, iov[i].iov_len);
+		ret = kmq_buf_put(out, iov[i].iov_base, iov[i].iov_len);
 	if (ret) {
-		c->pending.len = before;
+		out->len = before;
 		return ret;
 	}
-	kmqd_arm_send(c);
 	return 0;
 }
 
@@ -487,14 +633,76 @@ int kmqd_conn_reply(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
 		    const void *body, uint32_t body_len)
 {
 	struct iovec iov = { .iov_base = (void *)body, .iov_len = body_len };
+	int ret = kmqd_conn_queue(c, resp, &iov, body_len ? 1 : 0, 0);
 
-	return kmqd_conn_queue(c, resp, &iov, body_len ? 1 : 0);
+	if (!ret)
+		kmqd_arm_send(c);
+	return ret;
 }
 
 int kmqd_conn_replyv(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
 		     const struct iovec *iov, unsigned int n)
 {
-	return kmqd_conn_queue(c, resp, iov, n);
+	int ret = kmqd_conn_queue(c, resp, iov, n, 0);
+	unsigned int i;
+
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++)
+		atomic_fetch_add(&kmqd_copy_bytes, iov[i].iov_len);
+	kmqd_arm_send(c);
+	return 0;
+}
+
+int kmqd_conn_reply_files(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
+			  const struct kmqd_file_range *r, unsigned int n)
+{
+	struct kmqd_fchunk *head = NULL, **tail = &head, *f;
+	size_t body = 0;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++)
+		body += r[i].len;
+	for (i = 0; i < n; i++) {
+		f = calloc(1, sizeof(*f));
+		if (!f) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		f->fd = r[i].fd;
+		f->off = r[i].off;
+		f->len = r[i].len;
+		*tail = f;
+		tail = &f->next;
+	}
+	ret = kmqd_conn_queue(c, resp, NULL, 0, body);
+	if (ret)
+		goto fail;
+	/* Queued: from now on each range is released when it is sent. */
+	for (i = 0, f = head; f; f = f->next, i++) {
+		f->release = r[i].release;
+		f->arg = r[i].arg;
+	}
+	if (head) {
+		if (c->fq_tail)
+			c->fq_tail->next = head;
+		else
+			c->fq = head;
+		for (f = head; f->next; f = f->next)
+			;
+		c->fq_tail = f;
+		c->fq_bytes += body;
+	}
+	kmqd_arm_send(c);
+	return 0;
+
+fail:
+	while ((f = head)) {
+		head = f->next;
+		free(f);
+	}
+	return ret;
 }
 
 int kmqd_conn_request(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
@@ -620,6 +828,14 @@ static void kmqd_on_send(struct kmqd_conn *c, int res)
 		kmqd_conn_put(c);
 		return;
 	}
+	if (c->send_poll) {
+		/* The socket has room: the file queue goes on. */
+		c->send_poll = false;
+		kmqd_arm_send(c);
+		kmqd_conn_release(c);
+		kmqd_conn_put(c);
+		return;
+	}
 	c->sent += res;
 	c->send_progress_ms = kmqd_mono_ms();
 	if (c->sent == c->sending.len) {
@@ -628,7 +844,7 @@ static void kmqd_on_send(struct kmqd_conn *c, int res)
 		/* Shrink what a burst left behind. */
 		if (c->sending.cap > (1u << 20))
 			kmq_buf_free(&c->sending);
-		if (!c->pending.len)
+		if (!c->pending.len && !c->fq)
 			c->send_progress_ms = 0;
 	}
 	kmqd_arm_send(c);
@@ -827,7 +1043,7 @@ static void kmqd_on_tick(struct kmqd_loop *l)
 
 	for (c = l->conns; c; c = next) {
 		struct kmqd_waiter **pp = &c->waiters;
-		size_t queued = c->sending.len - c->sent + c->pending.len;
+		size_t queued = kmqd_out_queued(c);
 
 		next = c->next;
 		if (c->send_armed && queued >= KMQD_STALL_BYTES &&

@@ -68,6 +68,39 @@ int kmqd_conn_reply(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
 int kmqd_conn_replyv(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
 		     const struct iovec *iov, unsigned int n);
 
+/**
+ * struct kmqd_file_range - bytes of a file to send as they are.
+ * @fd: the file (a commitlog segment)
+ * @off: offset of the first byte
+ * @len: byte count
+ * @release: called once the bytes are sent or the connection is gone,
+ *	on any thread (unpins the segment)
+ * @arg: for @release
+ */
+struct kmqd_file_range {
+	int fd;
+	uint64_t off;
+	uint32_t len;
+	void (*release)(void *arg);
+	void *arg;
+};
+
+/*
+ * kmqd_conn_reply_files() - queue @resp's frame with a body made of @n
+ * file ranges, sent with sendfile(): the page-cache pages go to the
+ * socket by reference, nothing is copied into kmqd. On success each
+ * range's @release is called once it is sent (or dropped with the
+ * connection); on error none is called and nothing was queued.
+ */
+int kmqd_conn_reply_files(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
+			  const struct kmqd_file_range *r, unsigned int n);
+
+/*
+ * kmqd_delivery_stats() - record bytes sent to consumers since start: by
+ * sendfile (zero copy) and copied through a send buffer.
+ */
+void kmqd_delivery_stats(uint64_t *sendfile_bytes, uint64_t *copy_bytes);
+
 /*
  * kmqd_conn_connect() - open an outbound connection from loop @l (its
  * thread only) to @addr ("host:port"); @svc handles requests the peer

@@ -10,6 +10,7 @@
  * answers PULL_NOT_FOUND (19) to pulls whose suspendTimeoutMillis passed.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +102,72 @@ static void kmqd_pull_free(struct kmqd_pull *p)
 	free(p);
 }
 
-static void kmqd_pull_answer(struct kmqd_pull *p, int code,
+/*
+ * struct kmqd_pull_pins - the ranges of one answered pull, pinned until
+ * the last of them has gone out (kmqd_conn_reply_files() releases each).
+ */
+struct kmqd_pull_pins {
+	atomic_uint left;
+	uint32_t n;
+	struct kmq_range ranges[];
+};
+
+static void kmqd_pull_unpin(void *arg)
+{
+	struct kmqd_pull_pins *pp = arg;
+
+	if (atomic_fetch_sub(&pp->left, 1) != 1)
+		return;
+	kmq_store_release(kmqd_brk->store, pp->ranges, pp->n);
+	free(pp);
+}
+
+/*
+ * Queue the records: by sendfile() of each range straight from the
+ * segment files (the ranges stay pinned until sent), or, with
+ * transferMsgByHeap, copied from the mapping into the send buffer.
+ * Return: true if the ranges now belong to the connection.
+ */
+static bool kmqd_pull_send(struct kmqd_pull *p, const struct kmq_rmt_cmd *resp,
+			   const struct kmq_read_result *r,
+			   const struct kmq_range *ranges)
+{
+	struct kmqd_file_range fr[KMQD_PULL_MAX_MSGS];
+	struct iovec iov[KMQD_PULL_MAX_MSGS];
+	struct kmqd_pull_pins *pp;
+	uint32_t i, n = r->nranges;
+
+	if (n > ARRAY_SIZE(iov))
+		n = ARRAY_SIZE(iov);
+	pp = kmqd_brk->opts.transfer_by_heap ? NULL :
+	     malloc(sizeof(*pp) + n * sizeof(pp->ranges[0]));
+	if (!pp) {
+		for (i = 0; i < n; i++) {
+			iov[i].iov_base = (void *)ranges[i].data;
+			iov[i].iov_len = ranges[i].len;
+		}
+		kmqd_conn_replyv(p->conn, resp, iov, n);
+		return false;
+	}
+	atomic_init(&pp->left, n);
+	pp->n = n;
+	memcpy(pp->ranges, ranges, n * sizeof(pp->ranges[0]));
+	for (i = 0; i < n; i++) {
+		fr[i].fd = ranges[i].fd;
+		fr[i].off = ranges[i].file_off;
+		fr[i].len = ranges[i].len;
+		fr[i].release = kmqd_pull_unpin;
+		fr[i].arg = pp;
+	}
+	if (kmqd_conn_reply_files(p->conn, resp, fr, n)) {
+		free(pp);
+		return false;
+	}
+	return true;
+}
+
+/* Answer @p; with @ranges (FOUND), return true if they were handed over. */
+static bool kmqd_pull_answer(struct kmqd_pull *p, int code,
 			     const struct kmq_read_result *r, int64_t next,
 			     const struct kmq_range *ranges)
 {
@@ -111,24 +177,22 @@ static void kmqd_pull_answer(struct kmqd_pull *p, int code,
 		.version = p->version,
 		.ser = p->ser,
 	}, resp;
-	struct iovec iov[KMQD_PULL_MAX_MSGS];
-	uint32_t i, n = 0;
+	bool taken = false;
 
 	if (kmq_rmt_response(&resp, &req, code, NULL))
-		return;
+		return false;
 	kmq_rmt_set_extf(&resp, "nextBeginOffset", "%lld", (long long)next);
 	kmq_rmt_set_extf(&resp, "minOffset", "%llu",
 			 (unsigned long long)r->min_offset);
 	kmq_rmt_set_extf(&resp, "maxOffset", "%llu",
 			 (unsigned long long)r->max_offset);
 	kmq_rmt_set_ext(&resp, "suggestWhichBrokerId", "0");
-	/* The records go from the segment mapping into the send buffer. */
-	for (i = 0; ranges && i < r->nranges && i < ARRAY_SIZE(iov); i++) {
-		iov[n].iov_base = (void *)ranges[i].data;
-		iov[n++].iov_len = ranges[i].len;
-	}
-	kmqd_conn_replyv(p->conn, &resp, iov, n);
+	if (ranges && r->nranges)
+		taken = kmqd_pull_send(p, &resp, r, ranges);
+	else
+		kmqd_conn_reply(p->conn, &resp, NULL, 0);
 	kmq_rmt_cmd_free(&resp);
+	return taken;
 }
 
 static void kmqd_park(struct kmqd_pull *p)
@@ -182,8 +246,9 @@ static void kmqd_pull_run(struct kmqd_pull *p)
 	switch (r.status) {
 	case KMQ_READ_FOUND:
 		kmqd_stats_get(p->group, p->topic, r.count);
-		kmqd_pull_answer(p, KMQ_RESP_SUCCESS, &r, r.next_offset, ranges);
-		kmq_store_release(kmqd_brk->store, ranges, r.nranges);
+		if (!kmqd_pull_answer(p, KMQ_RESP_SUCCESS, &r, r.next_offset,
+				      ranges))
+			kmq_store_release(kmqd_brk->store, ranges, r.nranges);
 		break;
 	case KMQ_READ_NO_MATCH:
 		kmqd_pull_answer(p, KMQ_RESP_PULL_RETRY_IMMEDIATELY, &r,

@@ -400,7 +400,7 @@ static void kmqd_runtime_earliest(json_t *t, const struct kmq_store_stats *st)
 void kmqd_runtime_info_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 {
 	uint64_t now = kmqd_mono_ms(), puts = kmqd_puts_total(), up;
-	uint64_t gets = kmqd_gets_now();
+	uint64_t gets = kmqd_gets_now(), sf, cp;
 	struct kmq_store_stats st;
 	json_t *body, *t;
 	char buf[128];
@@ -449,6 +449,10 @@ void kmqd_runtime_info_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	kmqd_kv(t, "remainHowManyDataToFlush", "%s", buf);
 	kmqd_runtime_disk(t);
 	kmqd_runtime_earliest(t, &st);
+	kmqd_delivery_stats(&sf, &cp);
+	/* kmq's own: how pulled records reached the sockets. */
+	kmqd_kv(t, "kmqPullSendfileBytes", "%" PRIu64, sf);
+	kmqd_kv(t, "kmqPullCopyBytes", "%" PRIu64, cp);
 	kmqd_reply_json(c, req, body);
 	json_decref(body);
 }

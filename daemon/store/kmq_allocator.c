@@ -56,10 +56,14 @@ static struct kmq_seg *kmq_prepare(struct kmq_store *s, uint64_t start,
 			kmq_seg_put(seg);
 			return NULL;
 		}
-		/*
-		 * Its old records stay until overwritten: each carries its old
-		 * PHYSICALOFFSET, which recovery refuses at the new one.
-		 */
+		*err = kmq_seg_renew(seg);
+		if (*err) {
+			kmq_err(*err, "renew segment %llu: %s",
+				(unsigned long long)start, strerror(-*err));
+			kmq_seg_unlink(s, seg);
+			kmq_seg_put(seg);
+			return NULL;
+		}
 		seg->last_ts = kmq_now_ms();
 	} else {
 		seg = kmq_seg_open(s, start, err);

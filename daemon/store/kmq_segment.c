@@ -116,6 +116,25 @@ int kmq_seg_prefault(struct kmq_seg *seg)
 	return 0;
 }
 
+/*
+ * kmq_seg_renew() - give a recycled segment fresh pages: its old pages
+ * leave the page cache (punched out) and new blocks are allocated. Pages
+ * a socket still holds (sent by sendfile, kept for retransmission) keep
+ * the old records, so the wire never sees the new ones in their place;
+ * and nothing of the old records stays in the file for recovery to
+ * misread.
+ */
+int kmq_seg_renew(struct kmq_seg *seg)
+{
+	int r;
+
+	if (fallocate(seg->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+		      (off_t)seg->size))
+		return -errno;
+	r = posix_fallocate(seg->fd, 0, (off_t)seg->size);
+	return -r;
+}
+
 /* kmq_seg_rename() - give a recycled segment its new start offset. */
 int kmq_seg_rename(struct kmq_store *s, struct kmq_seg *seg, uint64_t start)
 {

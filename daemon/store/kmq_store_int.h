@@ -149,6 +149,7 @@ uint64_t kmq_mono_us(void);
 /* kmq_segment.c */
 struct kmq_seg *kmq_seg_open(struct kmq_store *s, uint64_t start, int *err);
 int kmq_seg_prefault(struct kmq_seg *seg);
+int kmq_seg_renew(struct kmq_seg *seg);
 int kmq_seg_rename(struct kmq_store *s, struct kmq_seg *seg, uint64_t start);
 void kmq_seg_unlink(struct kmq_store *s, struct kmq_seg *seg);
 void kmq_seg_get(struct kmq_seg *seg);

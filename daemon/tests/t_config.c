@@ -165,7 +165,8 @@ static const char default_print[] =
 	"namesrvAddr=\n"
 	"namesrvListenPort=9876\n"
 	"ringSegments=0\n"
-	"storePathRootDir=./store\n";
+	"storePathRootDir=./store\n"
+	"transferMsgByHeap=false\n";
 
 static void test_defaults(void)
 {

@@ -102,6 +102,51 @@ static int check_queue(struct kmq_store *s, uint32_t q, uint64_t *minp)
 	return bad;
 }
 
+/*
+ * A segment reused by the ring gets fresh pages: the prepared segments
+ * ahead of the writer (recycled ones, after 20 laps) hold zeros, not the
+ * records they held before (those pages may still be in a socket).
+ */
+static void check_prepared_zero(struct kmq_store *s)
+{
+	static unsigned char page[4096];
+	struct kmq_store_stats st;
+	char path[KT_PATH_MAX];
+	uint64_t start, seg_of_write, off;
+	int i, n, fd, nonzero = 0, checked = 0;
+	char **names;
+	ssize_t got;
+
+	for (i = 0; i < 200; i++) {
+		kmq_store_stats(s, &st);
+		if (st.prepared)
+			break;
+		usleep(10000);
+	}
+	seg_of_write = st.write_offset - st.write_offset % SEG;
+	n = kt_list_dir(kt_path(path, "%s/commitlog", root), &names);
+	for (i = 0; i < n; i++) {
+		start = strtoull(names[i], NULL, 10);
+		if (start <= seg_of_write)
+			continue;
+		fd = open(kt_path(path, "%s/commitlog/%s", root, names[i]),
+			  O_RDONLY);
+		for (off = 0; fd >= 0 && off < SEG; off += sizeof(page)) {
+			got = pread(fd, page, sizeof(page), off);
+			if (got != sizeof(page) ||
+			    memcmp(page, page + 1, sizeof(page) - 1) || page[0])
+				nonzero++;
+		}
+		if (fd >= 0)
+			close(fd);
+		checked++;
+	}
+	kt_free_list(names, n);
+	ok(checked > 0 && !nonzero,
+	   "recycled segments ahead of the writer hold only zeros (%d checked, %d pages not zero)",
+	   checked, nonzero);
+}
+
 static void test_ring(struct kmq_store *s)
 {
 	static unsigned char buf[KT_SEQ_BODY_MAX + 1024];
@@ -179,6 +224,7 @@ static void test_ring(struct kmq_store *s)
 	is_int(bad, 0, "read_at: -ERANGE below the min, records above it");
 	kmq_store_queue_offsets(s, TOPIC, 1, &i, &max);
 	is_int(max, seq_next / 2, "queue 1 max offset counts every append");
+	check_prepared_zero(s);
 }
 
 /*

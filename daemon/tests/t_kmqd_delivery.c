@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * t_kmqd_delivery.c - how pulled records leave kmqd: by sendfile() from
+ * the segment files (the default) or copied through the send buffer
+ * (transferMsgByHeap=true). Checks, against real kmqd processes, that
+ * the runtime counters (28) show which path moved the bytes, that the
+ * bytes are the stored records either way, that a consumer reading
+ * slowly still gets whole frames in order (a response queued behind a
+ * pull waits for its records), and that a consumer vanishing in the
+ * middle of a transfer leaves kmqd serving and clean.
+ */
+#include <inttypes.h>
+#include <signal.h>
+
+#include "kmq_tap.h"
+#include "kmqd_test_util.h"
+
+#define TOPIC		"DeliveryT"
+#define NMSGS		256
+#define BODY_LEN	7000
+/* 64 pulls of 224 KB: more than the sockets of loopback buffer. */
+#define SLOW_PULLS	64
+
+static struct kd_server srv;
+static const char *argv0;
+
+static void body_of(char *buf, unsigned int i)
+{
+	unsigned int j;
+
+	for (j = 0; j < BODY_LEN; j++)
+		buf[j] = 'a' + (i * 7 + j) % 26;
+}
+
+static long long runtime_kv(int fd, const char *key)
+{
+	struct kd_frame f;
+	json_t *b, *v;
+	long long r = -1;
+
+	if (kd_callv(fd, &f, 28, NULL, 0, NULL) == 0) {
+		b = kd_body_json(&f);
+		v = json_object_get(json_object_get(b, "table"), key);
+		if (json_is_string(v))
+			r = strtoll(json_string_value(v), NULL, 10);
+		json_decref(b);
+	}
+	kd_frame_free(&f);
+	return r;
+}
+
+static int fill(int fd)
+{
+	char body[BODY_LEN];
+	unsigned int i;
+
+	if (kd_create_topic(fd, TOPIC, 1))
+		return -1;
+	for (i = 0; i < NMSGS; i++) {
+		struct kd_msg m = {
+			.topic = TOPIC, .queue_id = 0, .body = body,
+			.body_len = BODY_LEN, .max_reconsume_times = -1,
+		};
+		struct kd_sent out;
+
+		body_of(body, i);
+		if (kd_send(fd, 310, &m, &out))
+			return -1;
+	}
+	return 0;
+}
+
+/* Records of a pull body are the ones sent from @first, intact. */
+static bool records_match(const struct kd_pulled *p, unsigned int first,
+			  unsigned int *count)
+{
+	struct kmq_record recs[64];
+	char want[BODY_LEN];
+	int n, i;
+
+	n = kd_records(p->body, p->body_len, recs, ARRAY_SIZE(recs));
+	*count = n > 0 ? n : 0;
+	if (n <= 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		body_of(want, first + i);
+		if (recs[i].queue_offset != first + i ||
+		    recs[i].body_len != BODY_LEN ||
+		    memcmp(recs[i].body, want, BODY_LEN))
+			return false;
+	}
+	return true;
+}
+
+static void test_counters(const char *mode, bool by_heap)
+{
+	struct kd_pull_args a = { .topic = TOPIC, .max_msgs = 32 };
+	long long sf0, cp0, sf1, cp1;
+	struct kd_pulled p;
+	unsigned int n = 0;
+	bool matched;
+	int fd = kd_connect(srv.port);
+
+	sf0 = runtime_kv(fd, "kmqPullSendfileBytes");
+	cp0 = runtime_kv(fd, "kmqPullCopyBytes");
+	ok(sf0 >= 0 && cp0 >= 0, "%s: runtime info has the delivery counters",
+	   mode);
+	is_int(kd_pull(fd, &a, &p, KD_TIMEOUT_MS), 0, "%s: pull 32 found",
+	       mode);
+	matched = records_match(&p, 0, &n);
+	ok(matched && n == 32, "%s: 32 intact records in offset order (%u)",
+	   mode, n);
+	sf1 = runtime_kv(fd, "kmqPullSendfileBytes");
+	cp1 = runtime_kv(fd, "kmqPullCopyBytes");
+	if (by_heap) {
+		is_int(cp1 - cp0, p.body_len, "%s: the body was copied", mode);
+		is_int(sf1 - sf0, 0, "%s: nothing went by sendfile", mode);
+	} else {
+		is_int(sf1 - sf0, p.body_len,
+		       "%s: every body byte went by sendfile", mode);
+		is_int(cp1 - cp0, 0, "%s: nothing was copied", mode);
+	}
+	kd_pulled_free(&p);
+	close(fd);
+}
+
+/*
+ * A consumer sends 64 pulls of 224 KB and then a max-offset query on
+ * one connection, and reads only after a pause, so kmqd's socket fills
+ * and its sendfile() must wait for room (EAGAIN, then POLLOUT).
+ * Every response arrives whole and in order, the query's last.
+ */
+static void test_slow_reader(void)
+{
+	struct kmq_rmt_cmd pull[SLOW_PULLS], q;
+	struct kd_frame f;
+	struct kd_pulled p;
+	unsigned int i, n, whole = 0;
+	int fd;
+	bool sent = true;
+
+	fd = kd_connect(srv.port);
+	for (i = 0; i < ARRAY_SIZE(pull); i++) {
+		struct kd_pull_args a = { .topic = TOPIC,
+					  .offset = i % (NMSGS / 32) * 32,
+					  .max_msgs = 32 };
+
+		kd_pull_req(&pull[i], &a);
+		sent &= !kd_send_cmd(fd, &pull[i], NULL, 0);
+	}
+	kd_req(&q, 30, KMQ_RMT_JSON);
+	kd_ext(&q, "topic", TOPIC);
+	kd_ext(&q, "queueId", "0");
+	sent &= !kd_send_cmd(fd, &q, NULL, 0);
+	ok(sent, "slow reader: %zu pulls and a query sent back to back",
+	   ARRAY_SIZE(pull));
+	kd_sleep_ms(500);
+	for (i = 0; i < ARRAY_SIZE(pull); i++) {
+		memset(&f, 0, sizeof(f));
+		if (kd_recv_frame(fd, &f, KD_TIMEOUT_MS) ||
+		    f.cmd.opaque != pull[i].opaque)
+			break;
+		kd_pulled_from(&f, &p);
+		n = 0;
+		if (p.code == 0 &&
+		    records_match(&p, i % (NMSGS / 32) * 32, &n) && n == 32)
+			whole++;
+		kd_pulled_free(&p);
+		kd_frame_free(&f);
+	}
+	is_int(whole, ARRAY_SIZE(pull),
+	       "slow reader: every pull answered in order, 32 whole records each");
+	memset(&f, 0, sizeof(f));
+	ok(!kd_recv_frame(fd, &f, KD_TIMEOUT_MS) && f.cmd.opaque == q.opaque &&
+	   f.cmd.code == 0 && kd_ext_i64(&f, "offset", -1) == NMSGS,
+	   "slow reader: then the query's response, intact");
+	kd_frame_free(&f);
+	for (i = 0; i < ARRAY_SIZE(pull); i++)
+		kmq_rmt_cmd_free(&pull[i]);
+	kmq_rmt_cmd_free(&q);
+	close(fd);
+}
+
+/* Consumers that hang up with records still queued. */
+static void test_vanishing_reader(void)
+{
+	struct kd_pull_args a = { .topic = TOPIC, .max_msgs = 32 };
+	struct kd_pulled p;
+	int i, small = 4096, fd;
+	unsigned int n = 0;
+	bool matched;
+
+	for (i = 0; i < 20; i++) {
+		struct kmq_rmt_cmd pull;
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		fd = kd_connect(srv.port);
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+		a.offset = (i * 32) % (NMSGS - 32);
+		kd_pull_req(&pull, &a);
+		kd_send_cmd(fd, &pull, NULL, 0);
+		kmq_rmt_cmd_free(&pull);
+		kd_sleep_ms(10);
+		if (i % 2)
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+	}
+	fd = kd_connect(srv.port);
+	a.offset = 64;
+	matched = fd >= 0 && kd_pull(fd, &a, &p, KD_TIMEOUT_MS) == 0 &&
+		  records_match(&p, 64, &n);
+	ok(matched && n == 32,
+	   "20 consumers hung up mid-transfer; the next pull is served");
+	kd_pulled_free(&p);
+	close(fd);
+}
+
+static void run(const char *mode, bool by_heap)
+{
+	static const char * const heap[] = {
+		"--mapedFileSizeCommitLog=16777216", "--ioThreads=1",
+		"--transferMsgByHeap=true", NULL,
+	};
+	static const char * const zc[] = {
+		"--mapedFileSizeCommitLog=16777216", "--ioThreads=1", NULL,
+	};
+	int fd;
+
+	if (kd_server_init(&srv, argv0, "delivery", by_heap ? heap : zc))
+		kmq_tap_bail("cannot prepare a kmqd store directory");
+	if (kd_server_start(&srv)) {
+		kd_server_cleanup(&srv);
+		kd_give_up("kmqd does not start");
+	}
+	fd = kd_connect(srv.port);
+	ok(fd >= 0 && !fill(fd), "%s: %d messages of %d bytes stored", mode,
+	   NMSGS, BODY_LEN);
+	close(fd);
+	test_counters(mode, by_heap);
+	if (!by_heap) {
+		test_slow_reader();
+		test_vanishing_reader();
+	}
+	ok(kd_server_alive(&srv), "%s: kmqd still running", mode);
+	is_int(kd_server_stop(&srv), 0, "%s: kmqd stops cleanly", mode);
+	ok(!kd_log_sanitizer(&srv), "%s: no sanitizer report", mode);
+	kd_server_cleanup(&srv);
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	(void)argc;
+	argv0 = argv[0];
+	run("sendfile", false);
+	run("by heap", true);
+	return kmq_tap_done();
+}
