@@ -499,6 +499,31 @@ struct kmq_store_info {
 
 #define KMQ_STORE_INFO_SIZE_VER0	192
 
+/**
+ * struct kmq_read_at - KMQ_IOC_READ_AT: copy the record stored at a
+ * commitlog offset (RocketMQ's view by message id).
+ * @size: sizeof(struct kmq_read_at)
+ * @flags: zero
+ * @phys_offset: the record's commitlog offset
+ * @buf: user pointer to @buf_len bytes
+ * @buf_len: room at @buf
+ * @record_size: out: TOTALSIZE of the record (also on -ENOSPC)
+ *
+ * -ERANGE when @phys_offset is below the commitlog's min offset or not
+ * below its write offset, -EBADMSG when no valid record starts there,
+ * -ENOSPC when @buf_len is smaller than the record.
+ */
+struct kmq_read_at {
+	__u32 size;
+	__u32 flags;
+	__u64 phys_offset;
+	__u64 buf;
+	__u32 buf_len;
+	__u32 record_size;
+};
+
+#define KMQ_READ_AT_SIZE_VER0	32
+
 #define KMQ_IOC_ATTACH		_IOWR(KMQ_IOC_MAGIC, 1, struct kmq_attach)
 #define KMQ_IOC_DETACH		_IOW(KMQ_IOC_MAGIC, 2, struct kmq_detach)
 #define KMQ_IOC_TOPIC_SET	_IOW(KMQ_IOC_MAGIC, 3, struct kmq_topic)
@@ -512,6 +537,7 @@ struct kmq_store_info {
 #define KMQ_IOC_SUBSCRIBE	_IOW(KMQ_IOC_MAGIC, 11, struct kmq_subscribe)
 #define KMQ_IOC_READY		_IOWR(KMQ_IOC_MAGIC, 12, struct kmq_ready)
 #define KMQ_IOC_STORE_INFO	_IOWR(KMQ_IOC_MAGIC, 13, struct kmq_store_info)
+#define KMQ_IOC_READ_AT		_IOWR(KMQ_IOC_MAGIC, 14, struct kmq_read_at)
 
 /*
  * The module dispatches on the ioctl's type and number only and checks

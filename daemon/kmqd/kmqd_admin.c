@@ -74,7 +74,7 @@ static void kmqd_reply_text(struct kmqd_conn *c, const struct kmq_rmt_cmd *req,
 static bool kmqd_admin_topic(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 			     const char *topic, struct kmq_topic_info *ti)
 {
-	if (!kmq_store_topic_info(kmqd_brk->store, topic, ti))
+	if (!kmqd_st_topic_info(kmqd_brk->store, topic, ti))
 		return true;
 	kmqd_replyf(c, req, KMQ_RESP_TOPIC_NOT_EXIST, "topic[%s] not exist",
 		    topic);
@@ -84,7 +84,7 @@ static bool kmqd_admin_topic(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 static void kmqd_queue_range(const char *topic, uint32_t qid, uint64_t *min,
 			     uint64_t *max)
 {
-	if (kmq_store_queue_offsets(kmqd_brk->store, topic, qid, min, max)) {
+	if (kmqd_st_queue_offsets(kmqd_brk->store, topic, qid, min, max)) {
 		*min = 0;
 		*max = 0;
 	}
@@ -192,7 +192,7 @@ static void kmqd_consume_stats_handle(struct kmqd_conn *c,
 		json_t *table = json_object_get(subs, "subscriptionTable");
 		uint32_t q;
 
-		if (kmq_store_topic_info(kmqd_brk->store, name, &ti))
+		if (kmqd_st_topic_info(kmqd_brk->store, name, &ti))
 			continue;
 		/* An online group that does not subscribe to it: skipped. */
 		if (json_object_size(table) && !json_object_get(table, name))
@@ -240,7 +240,7 @@ static void kmqd_delete_topic_handle(struct kmqd_conn *c,
 			    topic);
 		return;
 	}
-	ret = kmq_store_topic_delete(kmqd_brk->store, topic);
+	ret = kmqd_st_topic_delete(kmqd_brk->store, topic);
 	if (ret == -KMQ_ENOTOPIC) {
 		kmqd_replyf(c, req, KMQ_RESP_SUCCESS,
 			    "topic %s does not exist in this broker", topic);
@@ -249,7 +249,7 @@ static void kmqd_delete_topic_handle(struct kmqd_conn *c,
 	if (ret) {
 		kmqd_replyf(c, req, ret == -KMQ_EBADTOPIC ?
 			    KMQ_RESP_INVALID_PARAMETER : KMQ_RESP_SYSTEM_ERROR,
-			    "delete topic %s: %s", topic, kmq_store_errmsg());
+			    "delete topic %s: %s", topic, kmqd_st_errmsg());
 		return;
 	}
 	kmqd_offsets_drop_topic(topic);
@@ -377,7 +377,7 @@ static void kmqd_reset_offset_handle(struct kmqd_conn *c,
 			   "isForce must be a boolean, queueId and offset integers");
 		return;
 	}
-	if (kmq_store_topic_info(kmqd_brk->store, topic, &ti)) {
+	if (kmqd_st_topic_info(kmqd_brk->store, topic, &ti)) {
 		kmqd_replyf(c, req, KMQ_RESP_TOPIC_NOT_EXIST,
 			    "[reset-offset] reset offset failed, no topic in this broker. topic=%s",
 			    topic);

@@ -91,13 +91,13 @@ void kmqd_broker_topics_changed(void)
  */
 int kmqd_topic_ensure(const char *topic, uint32_t queues, bool create)
 {
-	int ret = kmq_store_topic_queues(kmqd_brk->store, topic);
+	int ret = kmqd_st_topic_queues(kmqd_brk->store, topic);
 
 	if (ret > 0)
 		return 0;
 	if (ret != -KMQ_ENOTOPIC || !create)
 		return ret;
-	ret = kmq_store_topic_create(kmqd_brk->store, topic, queues);
+	ret = kmqd_st_topic_create(kmqd_brk->store, topic, queues);
 	if (ret)
 		return ret;
 	log_info("topic %s created with %u queues", topic, queues);
@@ -139,11 +139,11 @@ static void kmqd_create_topic_handle(struct kmqd_conn *c,
 	ti.read_queues = r;
 	ti.write_queues = w;
 	ti.perm = perm & (KMQ_PERM_READ | KMQ_PERM_WRITE);
-	ret = kmq_store_topic_config(kmqd_brk->store, &ti);
+	ret = kmqd_st_topic_config(kmqd_brk->store, &ti);
 	if (ret) {
 		kmqd_replyf(c, req, ret == -KMQ_EBADTOPIC ?
 			    KMQ_RESP_INVALID_PARAMETER : KMQ_RESP_SYSTEM_ERROR,
-			    "topic %s: %s", topic, kmq_store_errmsg());
+			    "topic %s: %s", topic, kmqd_st_errmsg());
 		return;
 	}
 	log_info("topic %s created or updated: read %u, write %u, perm %u (from %s)",
@@ -267,7 +267,7 @@ json_t *kmqd_topic_config_wrapper(void)
 {
 	struct kmqd_topic_json tj = { .table = json_object() };
 
-	kmq_store_topic_list_info(kmqd_brk->store, kmqd_topic_to_json, &tj);
+	kmqd_st_topic_list_info(kmqd_brk->store, kmqd_topic_to_json, &tj);
 	return json_pack("{s:o, s:{s:I, s:I}}", "topicConfigTable", tj.table,
 			 "dataVersion", "timestamp",
 			 (json_int_t)time(NULL) * 1000, "counter",
@@ -370,15 +370,15 @@ int kmqd_broker_start(const struct kmqd_broker_opts *opts)
 	kmqd_brk->opts = *opts;
 	snprintf(kmqd_brk->addr, sizeof(kmqd_brk->addr), "%s:%u",
 		 opts->broker_ip, opts->port);
-	ret = kmq_store_open(&opts->store, &kmqd_brk->store);
+	ret = kmqd_store_open(opts->backend, &opts->store, &kmqd_brk->store);
 	if (ret) {
-		log_err("store %s: %s", opts->store.root, kmq_store_errmsg());
+		log_err("store %s: %s", opts->store.root, kmqd_st_errmsg());
 		free(kmqd_brk);
 		kmqd_brk = NULL;
 		return ret;
 	}
-	log_info("store %s open: userspace backend, %s, segment %llu bytes",
-		 opts->store.root,
+	log_info("store %s open: %s backend, %s, segment %llu bytes",
+		 opts->store.root, kmqd_brk->store->ops->name,
 		 opts->store.flush_mode == KMQ_FLUSH_SYNC ? "SYNC_FLUSH" :
 		 "ASYNC_FLUSH",
 		 (unsigned long long)opts->store.segment_size);
@@ -400,7 +400,7 @@ int kmqd_broker_start(const struct kmqd_broker_opts *opts)
 	if (opts->auto_create_topic &&
 	    kmqd_topic_ensure(KMQD_AUTO_CREATE_TOPIC, opts->default_queues,
 			      true))
-		log_warn("%s: %s", KMQD_AUTO_CREATE_TOPIC, kmq_store_errmsg());
+		log_warn("%s: %s", KMQD_AUTO_CREATE_TOPIC, kmqd_st_errmsg());
 	kmqd_parse_namesrv(opts->namesrv_addrs);
 	kmqd_brk->register_now = kmqd_nns > 0;
 	kmqd_brk->next_register_ms = kmqd_mono_ms() + KMQD_REGISTER_INTERVAL_MS;
@@ -428,7 +428,7 @@ void kmqd_broker_stop(void)
 	kmqd_stats_free();
 	kmqd_groups_free();
 	kmqd_trans_free();
-	kmq_store_close(kmqd_brk->store);
+	kmqd_store_close(kmqd_brk->store);
 	free(kmqd_brk);
 	kmqd_brk = NULL;
 	log_info("broker stopped; store flushed and closed");

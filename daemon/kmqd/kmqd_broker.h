@@ -16,6 +16,7 @@
 
 #include "kmq_remoting.h"
 #include "kmq_store.h"
+#include "kmqd_backend.h"
 #include "kmqd_loop.h"
 
 #ifndef ARRAY_SIZE
@@ -47,12 +48,13 @@ struct kmqd_broker_opts {
 	uint32_t default_queues;
 	uint32_t max_message_size;
 	bool transfer_by_heap;		/* pulls copy, not sendfile */
+	enum kmqd_backend_kind backend;	/* storeBackend */
 	struct kmq_store_config store;
 };
 
 struct kmqd_broker {
 	struct kmqd_broker_opts opts;
-	struct kmq_store *store;
+	struct kmqd_store *store;
 	char addr[128];			/* brokerIP1:port, as registered */
 	uint64_t next_register_ms;
 	bool register_now;

@@ -51,6 +51,7 @@ enum {
 	K_NAMESRV_ADDR,
 	K_NAMESRV_PORT,
 	K_RING_SEGMENTS,
+	K_STORE_BACKEND,
 	K_STORE_ROOT,
 	K_TRANSFER_BY_HEAP,
 	K_NKEYS
@@ -518,6 +519,13 @@ static const char *const broker_role_names[] = {
 	NULL
 };
 
+static const char *const store_backend_names[] = {
+	[KMQD_BACKEND_AUTO] = "auto",
+	[KMQD_BACKEND_USER] = "userspace",
+	[KMQD_BACKEND_KERNEL] = "kernel",
+	NULL
+};
+
 static const char *const flush_type_names[] = {
 	[KMQD_ASYNC_FLUSH] = "ASYNC_FLUSH",
 	[KMQD_SYNC_FLUSH] = "SYNC_FLUSH",
@@ -591,6 +599,9 @@ static const struct key keys[K_NKEYS] = {
 			      FIELD(ring_segments), .min = 0, .max = 1u << 20,
 			      .check = check_ring,
 			      .expect = "0 (no limit) or a number of segments from 2 to 1048576" },
+	[K_STORE_BACKEND] = ENUM_KEY("storeBackend", store_backend,
+				     store_backend_names,
+				     "auto, userspace or kernel"),
 	[K_STORE_ROOT] = STR_KEY("storePathRootDir", store_path_root_dir,
 				 parse_store_root, "a directory"),
 	[K_TRANSFER_BY_HEAP] = { .name = "transferMsgByHeap", .type = KT_BOOL,

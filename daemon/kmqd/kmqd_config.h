@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "kmqd_backend.h"
+
 struct kmq_store_config;
 
 #define KMQD_NAME_MAX		127	/* brokerClusterName, brokerName */
@@ -30,7 +32,7 @@ struct kmq_store_config;
 #define KMQD_DELETE_WHEN_MAX	127	/* deleteWhen as written */
 
 /* Keys, counted for the private bookkeeping below. */
-#define KMQD_CONFIG_NKEYS	22
+#define KMQD_CONFIG_NKEYS	23
 
 /* What the process runs: the first word of the command line. */
 enum kmqd_role {
@@ -101,6 +103,8 @@ struct kmqd_config_origin {
  * @log_level: logLevel, KMQD_LOG_INFO
  * @log_file: logFile, "" (stderr)
  * @io_threads: ioThreads, 0 (one per CPU)
+ * @store_backend: storeBackend, auto: kmq.ko when /dev/kmq exists, else
+ *	the userspace store
  * @transfer_msg_by_heap: transferMsgByHeap, false: pulled records go to
  *	the socket by sendfile() from the page cache; true: copied through
  *	kmqd's send buffer (RocketMQ's default, kept for comparison)
@@ -136,6 +140,7 @@ struct kmqd_config {
 	char log_file[KMQD_PATH_MAX + 1];
 	unsigned int io_threads;
 	bool transfer_msg_by_heap;
+	enum kmqd_backend_kind store_backend;
 
 	struct kmqd_config_origin origin[KMQD_CONFIG_NKEYS];
 };

@@ -197,7 +197,7 @@ static int kmqd_group_heartbeat(struct kmqd_conn *c,
 		snprintf(retry, sizeof(retry), "%s%s", KMQD_RETRY_PREFIX, name);
 		if (kmqd_topic_ensure(retry, 1, true))
 			log_warn("group %s: retry topic %s: %s", name, retry,
-				 kmq_store_errmsg());
+				 kmqd_st_errmsg());
 	}
 
 	pthread_mutex_lock(&kmqd_groups_lock);

@@ -40,6 +40,7 @@ static void kmqd_broker_opts_from(const struct kmqd_config *cfg,
 	o->default_queues = cfg->default_topic_queue_nums;
 	o->max_message_size = cfg->max_message_size;
 	o->transfer_by_heap = cfg->transfer_msg_by_heap;
+	o->backend = cfg->store_backend;
 	kmqd_config_store(cfg, &o->store);
 }
 

@@ -186,7 +186,7 @@ void kmqd_offset_query_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		 * first message starts at 0; otherwise the client decides
 		 * by its consumeFromWhere.
 		 */
-		if (kmq_store_queue_offsets(kmqd_brk->store, topic, qid, &min,
+		if (kmqd_st_queue_offsets(kmqd_brk->store, topic, qid, &min,
 					    &max) || min > 0) {
 			kmqd_replyf(c, req, KMQ_RESP_QUERY_NOT_FOUND,
 				    "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first");
@@ -229,14 +229,14 @@ static bool kmqd_store_ts(const char *topic, uint32_t qid, uint64_t off,
 	struct kmq_range rg;
 	bool ok = false;
 
-	if (kmq_store_read(kmqd_brk->store, &rq, &rg, 1, &r) ||
+	if (kmqd_st_read(kmqd_brk->store, &rq, &rg, 1, &r) ||
 	    r.status != KMQ_READ_FOUND)
 		return false;
 	if (!kmq_record_decode(rg.data, rg.len, &rec, 0)) {
 		*ts = rec.store_ts;
 		ok = true;
 	}
-	kmq_store_release(kmqd_brk->store, &rg, r.nranges);
+	kmqd_st_release(kmqd_brk->store, &rg, r.nranges);
 	return ok;
 }
 
@@ -256,7 +256,7 @@ static bool kmqd_queue_args(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 		return false;
 	}
 	*qid = q;
-	ret = kmq_store_queue_offsets(kmqd_brk->store, *topic, q, min, max);
+	ret = kmqd_st_queue_offsets(kmqd_brk->store, *topic, q, min, max);
 	if (ret == -KMQ_ENOTOPIC || ret == -KMQ_EBADTOPIC) {
 		kmqd_replyf(c, req, KMQ_RESP_TOPIC_NOT_EXIST,
 			    "topic[%s] not exist", *topic);
@@ -346,7 +346,7 @@ void kmqd_view_message_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		return;
 	}
 	ret = off < 0 ? -ERANGE :
-	      kmq_store_read_at(kmqd_brk->store, off, buf, cap);
+	      kmqd_st_read_at(kmqd_brk->store, off, buf, cap);
 	if (ret < 0) {
 		kmqd_replyf(c, req, KMQ_RESP_SYSTEM_ERROR,
 			    "can not find message by the offset, %lld",

@@ -118,7 +118,7 @@ static void kmqd_pull_unpin(void *arg)
 
 	if (atomic_fetch_sub(&pp->left, 1) != 1)
 		return;
-	kmq_store_release(kmqd_brk->store, pp->ranges, pp->n);
+	kmqd_st_release(kmqd_brk->store, pp->ranges, pp->n);
 	free(pp);
 }
 
@@ -139,7 +139,8 @@ static bool kmqd_pull_send(struct kmqd_pull *p, const struct kmq_rmt_cmd *resp,
 
 	if (n > ARRAY_SIZE(iov))
 		n = ARRAY_SIZE(iov);
-	pp = kmqd_brk->opts.transfer_by_heap ? NULL :
+	/* Ranges without a file (kernel backend) are bytes in memory. */
+	pp = kmqd_brk->opts.transfer_by_heap || ranges[0].fd < 0 ? NULL :
 	     malloc(sizeof(*pp) + n * sizeof(pp->ranges[0]));
 	if (!pp) {
 		for (i = 0; i < n; i++) {
@@ -228,7 +229,7 @@ static void kmqd_pull_run(struct kmqd_pull *p)
 		kmqd_pull_free(p);
 		return;
 	}
-	ret = kmq_store_read(kmqd_brk->store, &rq, ranges, ARRAY_SIZE(ranges),
+	ret = kmqd_st_read(kmqd_brk->store, &rq, ranges, ARRAY_SIZE(ranges),
 			     &r);
 	if (ret) {
 		struct kmq_rmt_cmd req = {
@@ -239,7 +240,7 @@ static void kmqd_pull_run(struct kmqd_pull *p)
 		kmqd_replyf(p->conn, &req, ret == -KMQ_ENOTOPIC ?
 			    KMQ_RESP_TOPIC_NOT_EXIST : KMQ_RESP_SYSTEM_ERROR,
 			    "pull %s/%u: %s", p->topic, p->qid,
-			    kmq_store_errmsg());
+			    kmqd_st_errmsg());
 		kmqd_pull_free(p);
 		return;
 	}
@@ -248,7 +249,7 @@ static void kmqd_pull_run(struct kmqd_pull *p)
 		kmqd_stats_get(p->group, p->topic, r.count);
 		if (!kmqd_pull_answer(p, KMQ_RESP_SUCCESS, &r, r.next_offset,
 				      ranges))
-			kmq_store_release(kmqd_brk->store, ranges, r.nranges);
+			kmqd_st_release(kmqd_brk->store, ranges, r.nranges);
 		break;
 	case KMQ_READ_NO_MATCH:
 		kmqd_pull_answer(p, KMQ_RESP_PULL_RETRY_IMMEDIATELY, &r,
@@ -270,7 +271,7 @@ static void kmqd_pull_run(struct kmqd_pull *p)
 		if (p->suspend && kmqd_mono_ms() < p->deadline) {
 			kmqd_park(p);
 			/* A message may have landed between read and park. */
-			if (kmq_store_queue_offsets(kmqd_brk->store, p->topic,
+			if (kmqd_st_queue_offsets(kmqd_brk->store, p->topic,
 						    p->qid, &r.min_offset,
 						    &r.max_offset) == 0 &&
 			    r.max_offset > (uint64_t)p->offset)
@@ -408,7 +409,7 @@ void kmqd_pull_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 			    etype);
 		return;
 	}
-	if (kmq_store_topic_info(kmqd_brk->store, topic, &ti)) {
+	if (kmqd_st_topic_info(kmqd_brk->store, topic, &ti)) {
 		kmqd_replyf(c, req, KMQ_RESP_TOPIC_NOT_EXIST,
 			    "topic[%s] not exist, apply first please!", topic);
 		return;

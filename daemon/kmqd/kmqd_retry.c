@@ -183,7 +183,7 @@ void kmqd_send_back_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		goto out;
 	}
 	ret = off < 0 ? -ERANGE :
-	      kmq_store_read_at(kmqd_brk->store, off, buf,
+	      kmqd_st_read_at(kmqd_brk->store, off, buf,
 				kmqd_brk->opts.max_message_size + 65536);
 	if (ret < 0 || kmq_record_decode(buf, ret, &r, 0)) {
 		kmqd_replyf(c, req, KMQ_RESP_SYSTEM_ERROR,
@@ -248,7 +248,7 @@ void kmqd_send_back_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	ret = kmqd_topic_ensure(topic, 1, true);
 	if (ret) {
 		kmqd_replyf(c, req, KMQ_RESP_SYSTEM_ERROR, "topic %s: %s",
-			    topic, kmq_store_errmsg());
+			    topic, kmqd_st_errmsg());
 		goto out;
 	}
 	m.topic = topic;
@@ -268,7 +268,7 @@ void kmqd_send_back_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	ret = kmqd_store_put(&m, &res);
 	if (ret < 0)
 		kmqd_replyf(c, req, KMQ_RESP_SYSTEM_ERROR, "%s",
-			    kmq_store_errmsg());
+			    kmqd_st_errmsg());
 	else
 		kmqd_reply(c, req, ret ? KMQ_RESP_FLUSH_DISK_TIMEOUT :
 			   KMQ_RESP_SUCCESS, NULL);
@@ -353,7 +353,7 @@ static int kmqd_delay_level(unsigned int level, uint64_t now)
 	if (!props)
 		return 0;
 	rq.offset = kmqd_delay_offsets[level - 1];
-	if (kmq_store_read(kmqd_brk->store, &rq, rg, ARRAY_SIZE(rg), &r)) {
+	if (kmqd_st_read(kmqd_brk->store, &rq, rg, ARRAY_SIZE(rg), &r)) {
 		free(props);
 		return 0;
 	}
@@ -414,11 +414,11 @@ static int kmqd_delay_level(unsigned int level, uint64_t now)
 			m.props_len = n;
 			if (kmqd_store_put(&m, &res) < 0)
 				log_warn("delayed message to %s/%u: %s", topic,
-					 m.queue_id, kmq_store_errmsg());
+					 m.queue_id, kmqd_st_errmsg());
 		}
 	}
 done:
-	kmq_store_release(kmqd_brk->store, rg, r.nranges);
+	kmqd_st_release(kmqd_brk->store, rg, r.nranges);
 	free(props);
 	return moved;
 }
@@ -473,7 +473,7 @@ int kmqd_delay_start(void)
 				    true);
 
 	if (ret) {
-		log_err("%s: %s", KMQD_SCHEDULE_TOPIC, kmq_store_errmsg());
+		log_err("%s: %s", KMQD_SCHEDULE_TOPIC, kmqd_st_errmsg());
 		return ret;
 	}
 	kmqd_delay_load();

@@ -79,7 +79,7 @@ static void kmqd_peer_host(struct kmqd_conn *c, struct kmq_host *h)
 /* kmqd_store_put() - append (waiting for SYNC_FLUSH) and wake pulls. */
 int kmqd_store_put(struct kmq_msg *m, struct kmq_append_result *res)
 {
-	int ret = kmq_store_append(kmqd_brk->store, m, res);
+	int ret = kmqd_st_append(kmqd_brk->store, m, res);
 
 	if (ret >= 0)
 		kmqd_pull_wake(m->topic, m->queue_id);
@@ -142,10 +142,10 @@ static bool kmqd_send_header(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 		kmqd_replyf(c, req, kmqd_send_error_code(ret),
 			    ret == -KMQ_ENOTOPIC ?
 			    "topic[%s] not exist, apply first please!" :
-			    "topic[%s]: %s", topic, kmq_store_errmsg());
+			    "topic[%s]: %s", topic, kmqd_st_errmsg());
 		return false;
 	}
-	if (kmq_store_topic_info(kmqd_brk->store, topic, &ti)) {
+	if (kmqd_st_topic_info(kmqd_brk->store, topic, &ti)) {
 		kmqd_replyf(c, req, KMQ_RESP_TOPIC_NOT_EXIST,
 			    "topic[%s] not exist", topic);
 		return false;
@@ -185,7 +185,7 @@ static void kmqd_send_reply(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 
 	if (ret < 0) {
 		kmqd_replyf(c, req, kmqd_send_error_code(ret), "%s",
-			    kmq_store_errmsg());
+			    kmqd_st_errmsg());
 		return;
 	}
 	if (req->flag & KMQ_RMT_FLAG_ONEWAY)
@@ -269,7 +269,7 @@ static void kmqd_send_store(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 	a->qid = qid;
 	a->n = n;
 	kmqd_conn_get(c);
-	ret = kmq_store_append_async(kmqd_brk->store, m, n, a->res,
+	ret = kmqd_st_append_async(kmqd_brk->store, m, n, a->res,
 				     kmqd_send_ack_done, a);
 	if (ret >= 0)
 		kmqd_pull_wake(m[0].topic, m[0].queue_id);

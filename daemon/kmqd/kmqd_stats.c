@@ -83,7 +83,7 @@ static uint64_t kmqd_puts_total(void)
 {
 	struct kmq_store_stats st;
 
-	kmq_store_stats(kmqd_brk->store, &st);
+	kmqd_st_stats(kmqd_brk->store, &st);
 	return st.appends;
 }
 
@@ -390,7 +390,7 @@ static void kmqd_runtime_earliest(json_t *t, const struct kmq_store_stats *st)
 	buf = malloc(cap);
 	if (!buf)
 		return;
-	n = kmq_store_read_at(kmqd_brk->store, st->min_offset, buf, cap);
+	n = kmqd_st_read_at(kmqd_brk->store, st->min_offset, buf, cap);
 	if (n > 0 && !kmq_record_decode(buf, n, &rec, 0))
 		kmqd_kv(t, "earliestMessageTimeStamp", "%" PRIu64,
 			(uint64_t)rec.store_ts);
@@ -412,7 +412,7 @@ void kmqd_runtime_info_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		kmqd_reply(c, req, KMQ_RESP_SYSTEM_ERROR, "out of memory");
 		return;
 	}
-	kmq_store_stats(kmqd_brk->store, &st);
+	kmqd_st_stats(kmqd_brk->store, &st);
 	kmqd_kv(t, "brokerVersionDesc", "kmqd (RocketMQ remoting version %d)",
 		KMQD_CLIENT_VERSION);
 	kmqd_kv(t, "brokerVersion", "%d", KMQD_CLIENT_VERSION);

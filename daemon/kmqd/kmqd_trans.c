@@ -82,7 +82,7 @@ static int kmqd_tx_commit(uint64_t phys, char *buf, uint32_t cap,
 	struct kmq_msg m = { 0 };
 	int ret, n;
 
-	ret = kmq_store_read_at(kmqd_brk->store, phys, buf, cap);
+	ret = kmqd_st_read_at(kmqd_brk->store, phys, buf, cap);
 	if (ret < 0)
 		return ret;
 	if (kmq_record_decode(buf, ret, &r, 0) ||
@@ -142,11 +142,11 @@ void kmqd_end_transaction_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		log_warn("END_TRANSACTION commit of %lld from %s: %s",
 			 (long long)phys, kmqd_conn_peer(c),
 			 ret == -EINVAL ? "not a half message" :
-			 kmq_store_errmsg());
+			 kmqd_st_errmsg());
 		kmqd_replyf(c, req, KMQ_RESP_SYSTEM_ERROR,
 			    "commit of commitlog offset %lld failed: %s",
 			    (long long)phys, ret == -EINVAL ?
-			    "no half message there" : kmq_store_errmsg());
+			    "no half message there" : kmqd_st_errmsg());
 		return;
 	}
 	kmqd_reply(c, req, KMQ_RESP_SUCCESS, NULL);

@@ -165,6 +165,7 @@ static const char default_print[] =
 	"namesrvAddr=\n"
 	"namesrvListenPort=9876\n"
 	"ringSegments=0\n"
+	"storeBackend=auto\n"
 	"storePathRootDir=./store\n"
 	"transferMsgByHeap=false\n";
 

@@ -247,6 +247,34 @@ static void run(const char *mode, bool by_heap)
 	kd_server_cleanup(&srv);
 }
 
+/*
+ * storeBackend=kernel without kmq.ko: kmqd refuses to start and says why;
+ * auto picks the userspace store and logs it.
+ */
+static void test_backend_choice(void)
+{
+	static const char * const kern[] = { "--storeBackend=kernel", NULL };
+	char cmd[4 * PATH_MAX], *log;
+	size_t len;
+
+	if (!access("/dev/kmq", F_OK)) {
+		ok(1, "# SKIP /dev/kmq exists here");
+		ok(1, "# SKIP /dev/kmq exists here");
+		return;
+	}
+	if (kd_server_init(&srv, argv0, "backend", kern))
+		kmq_tap_bail("cannot prepare a kmqd store directory");
+	snprintf(cmd, sizeof(cmd),
+		 "%s broker --storePathRootDir=%s --listenPort=%u --storeBackend=kernel >%s 2>&1",
+		 srv.bin, srv.store, srv.port, srv.log);
+	ok(system(cmd) != 0, "storeBackend=kernel without /dev/kmq: kmqd exits with an error");
+	log = kd_read_file(srv.log, &len);
+	ok(log && strstr(log, "store backend: kernel") && strstr(log, "/dev/kmq"),
+	   "... and its log names the backend and /dev/kmq");
+	free(log);
+	kd_server_cleanup(&srv);
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -254,5 +282,6 @@ int main(int argc, char **argv)
 	argv0 = argv[0];
 	run("sendfile", false);
 	run("by heap", true);
+	test_backend_choice();
 	return kmq_tap_done();
 }

@@ -36,6 +36,7 @@ static void test_sizes(void)
 	SIZE_IS(kmq_subscribe, KMQ_SUBSCRIBE_SIZE_VER0);
 	SIZE_IS(kmq_ready, KMQ_READY_SIZE_VER0);
 	SIZE_IS(kmq_store_info, KMQ_STORE_INFO_SIZE_VER0);
+	SIZE_IS(kmq_read_at, KMQ_READ_AT_SIZE_VER0);
 }
 
 /* The ABI table: every field after a possible hole, by hand. */
@@ -91,6 +92,7 @@ static const struct {
 	{ "SUBSCRIBE", KMQ_IOC_SUBSCRIBE, KMQ_SUBSCRIBE_SIZE_VER0 },
 	{ "READY", KMQ_IOC_READY, KMQ_READY_SIZE_VER0 },
 	{ "STORE_INFO", KMQ_IOC_STORE_INFO, KMQ_STORE_INFO_SIZE_VER0 },
+	{ "READ_AT", KMQ_IOC_READ_AT, KMQ_READ_AT_SIZE_VER0 },
 };
 
 static void test_numbers(void)
