@@ -35,6 +35,8 @@ TOOL_BINS	:=
 include uapi/uapi.mk
 include daemon/daemon.mk
 include tools/tools.mk
+include tools/libkmq/libkmq.mk
+include tools/kmqadmin/kmqadmin.mk
 include kmod/kmod.mk
 
 .PHONY: all tests check test bench clean

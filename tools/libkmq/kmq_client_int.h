@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * kmq_client_int.h - the client instance inside every producer and
+ * consumer: connections (kmq_conn.c), requests matched to responses by
+ * opaque (kmq_client.c, kmq_call.c), routes from the name servers
+ * (kmq_route.c), heartbeats (kmq_heartbeat.c).
+ */
+#ifndef KMQ_CLIENT_INT_H
+#define KMQ_CLIENT_INT_H
+
+#include <sys/uio.h>
+
+#include <jansson.h>
+
+#include "kmq_int.h"
+
+#define KMQC_VERSION		KMQD_CLIENT_VERSION
+#define KMQC_LANGUAGE		"CPP"
+#define KMQC_PEND_BUCKETS	1024
+#define KMQC_MAX_FRAME		(KMQ_RMT_MAX_FRAME + KMQ_RMT_PREFIX)
+#define KMQC_SCAN_MS		100	/* async timeouts checked this often */
+
+/* ---- connections (kmq_conn.c) ---------------------------------------- */
+
+enum kmqc_conn_state {
+	KMQC_CONN_CONNECTING,
+	KMQC_CONN_OPEN,
+	KMQC_CONN_DEAD,
+};
+
+/**
+ * struct kmqc_conn - one TCP connection to "host:port".
+ * @refs, @state, @next: under the client's conns_lock
+ * @dead: under the client's pend_lock; set once, refuses new requests
+ * @wlock: one writer at a time
+ * @rbuf, @rlen, @rcap: received bytes, read by the I/O thread only;
+ *	[@rstart, @rlen) not yet cut into frames
+ */
+struct kmqc_conn {
+	char addr[KMQ_ADDR_MAX + 1];
+	int fd;
+	unsigned int refs;
+	enum kmqc_conn_state state;
+	bool dead;
+	bool is_ns;
+	pthread_mutex_t wlock;
+	uint8_t *rbuf;
+	size_t rstart;
+	size_t rlen;
+	size_t rcap;
+	struct kmqc_conn *next;
+};
+
+/* kmqc_sock_connect() - a non-blocking TCP socket connected to @addr. */
+int kmqc_sock_connect(const char *addr, unsigned int timeout_ms, int *fd);
+/* kmqc_sock_writev() - all of @iov before @deadline (kmqc_mono_ms()). */
+int kmqc_sock_writev(int fd, struct iovec *iov, int n, uint64_t deadline);
+/*
+ * kmqc_conn_recv() - read what is there into @c->rbuf.
+ * Return: bytes read (0: nothing now), -EPIPE at end of stream, -errno.
+ */
+long kmqc_conn_recv(struct kmqc_conn *c);
+/*
+ * kmqc_conn_frame() - take the next whole frame out of @c->rbuf.
+ * Return: 1 and *@f, 0 when more bytes are needed, -EPROTO, -ENOMEM.
+ */
+int kmqc_conn_frame(struct kmqc_conn *c, struct kmqc_frame **f);
+
+/* ---- requests (kmq_client.c, kmq_call.c) ----------------------------- */
+
+/*
+ * kmqc_done_fn - completion of an async request, on a callback thread:
+ * @err 0 and @resp (the callee frees it with kmqc_frame_free()), or an
+ * error and NULL.
+ */
+typedef void (*kmqc_done_fn)(void *arg, int err, struct kmqc_frame *resp);
+
+struct kmqc_pending {
+	int32_t opaque;
+	int32_t code;
+	struct kmqc_conn *conn;
+	uint64_t deadline;
+	kmqc_done_fn fn;
+	void *arg;
+	pthread_cond_t *cv;
+	bool done;
+	bool sending;		/* its writer still holds the request */
+	bool deferred;		/* completed while sending: post it after */
+	int err;
+	struct kmqc_frame *resp;
+	char addr[KMQ_ADDR_MAX + 1];
+	struct kmqc_pending *next;
+};
+
+/* What the producer or consumer owning a client lets it call. */
+struct kmqc_owner {
+	void *owner;
+	/* add this owner's consumer and producer data to a heartbeat */
+	int (*hb_build)(void *owner, json_t *consumers, json_t *producers);
+	/* the broker says a consumer group changed (40) */
+	void (*on_notify)(void *owner, const char *group);
+};
+
+/* ---- routes (kmq_route.c) -------------------------------------------- */
+
+/**
+ * struct kmqc_route - a topic's route, immutable once published; readers
+ * hold a reference (kmqc_route_put()).
+ * @wmqs: writable queues of brokers with a master, sorted (publish)
+ * @rmqs: readable queues, sorted (subscribe)
+ * @from_default: built from the create-topic key's route (the topic does
+ *	not exist yet; its first send creates it)
+ */
+struct kmqc_route {
+	unsigned int refs;
+	char topic[KMQ_TOPIC_MAX + 1];
+	struct kmq_topic_route *tr;
+	struct kmq_mq *wmqs;
+	unsigned int nw;
+	struct kmq_mq *rmqs;
+	unsigned int nr;
+	bool from_default;
+};
+
+struct kmqc_routes {
+	pthread_mutex_t lock;
+	struct kmqc_route **v;
+	unsigned int n;
+	unsigned int cap;
+};
+
+/* ---- the client ------------------------------------------------------ */
+
+struct kmq_client {
+	struct kmq_client_config cfg;
+	char *namesrv;
+	char **ns;
+	unsigned int nns;
+	unsigned int ns_cur;
+	char client_ip[64];
+	char instance[KMQ_NAME_MAX + 1];
+	char id[KMQ_NAME_MAX + 66];
+
+	pthread_mutex_t conns_lock;
+	pthread_cond_t conns_cv;
+	struct kmqc_conn *conns;
+
+	pthread_mutex_t pend_lock;
+	struct kmqc_pending *pend[KMQC_PEND_BUCKETS];
+	unsigned int npend;
+	struct kmqc_pending *orphans;	/* completions not yet posted */
+	uint32_t opaque;
+
+	int evfd;
+	pthread_t io;
+	bool io_started;
+	bool stopping;
+
+	struct kmqc_wq exec;	/* completions and callbacks */
+	struct kmqc_wq svc;	/* timers: routes, heartbeats, owner tasks */
+	struct kmqc_routes routes;
+
+	struct kmqc_owner own;
+	bool hb_queued;
+	bool timers_started;
+};
+
+/*
+ * kmqc_client_new() - a client for @owner (NULL: raw requests only).
+ * Its timers (routes, heartbeats) start with kmqc_client_start_timers().
+ */
+int kmqc_client_new(const struct kmq_client_config *cfg,
+		    const struct kmqc_owner *owner, struct kmq_client **out);
+void kmqc_client_start_timers(struct kmq_client *c);
+/* kmqc_client_stop() - stop timers and I/O, fail what is pending. */
+void kmqc_client_stop(struct kmq_client *c);
+
+/* kmqc_conn_get() - an open connection to @addr (connects). */
+int kmqc_conn_get(struct kmq_client *c, const char *addr,
+		  struct kmqc_conn **out);
+void kmqc_conn_put(struct kmq_client *c, struct kmqc_conn *conn);
+/* kmqc_conn_fail() - close @conn: its pending requests get @err. */
+void kmqc_conn_fail(struct kmq_client *c, struct kmqc_conn *conn, int err);
+
+/*
+ * kmqc_send() - write @req (opaque set here) and @body on a connection to
+ * @addr; with @p, register it first to receive the response.
+ * Return: 0 (with @p: the outcome arrives through @p), or an error (@p
+ * was not registered).
+ */
+int kmqc_send(struct kmq_client *c, const char *addr, struct kmq_rmt_cmd *req,
+	      const void *body, size_t blen, struct kmqc_pending *p,
+	      unsigned int timeout_ms);
+/*
+ * kmqc_complete() - hand @p its outcome (pend_lock held, @p unlinked). An
+ * async request whose writer is still in kmqc_send() is completed when
+ * the writer is done with it (kmqc_sent()): its callback may free what
+ * the writer still reads.
+ */
+void kmqc_complete(struct kmq_client *c, struct kmqc_pending *p, int err,
+		   struct kmqc_frame *resp);
+/* kmqc_sent() - the writer of @p is done: a deferred completion goes. */
+void kmqc_sent(struct kmq_client *c, struct kmqc_pending *p);
+/* kmqc_pending_unlink() - take @p out of the table (pend_lock held). */
+bool kmqc_pending_unlink(struct kmq_client *c, struct kmqc_pending *p);
+
+/* kmqc_req() - a request of @code in the client's serialization. */
+int kmqc_req(struct kmq_client *c, struct kmq_rmt_cmd *req, int code);
+/* kmqc_exts() - add extFields: key, value, ..., NULL (values copied). */
+int kmqc_exts(struct kmq_rmt_cmd *req, ...);
+
+/* Sync, async and oneway calls; @timeout_ms 0: request_timeout_ms. */
+int kmqc_call(struct kmq_client *c, const char *addr, struct kmq_rmt_cmd *req,
+	      const void *body, size_t blen, unsigned int timeout_ms,
+	      struct kmqc_frame **resp);
+int kmqc_call_async(struct kmq_client *c, const char *addr,
+		    struct kmq_rmt_cmd *req, const void *body, size_t blen,
+		    unsigned int timeout_ms, kmqc_done_fn fn, void *arg);
+int kmqc_call_oneway(struct kmq_client *c, const char *addr,
+		     struct kmq_rmt_cmd *req, const void *body, size_t blen);
+/* kmqc_call_ns() - to the name servers, each tried once from the last good. */
+int kmqc_call_ns(struct kmq_client *c, struct kmq_rmt_cmd *req,
+		 unsigned int timeout_ms, struct kmqc_frame **resp);
+/*
+ * kmqc_call_ok() - kmqc_call() (@addr NULL: name servers) where a
+ * non-zero response code is an error (KMQ_ERR_BROKER(code)); @resp may
+ * be NULL when the caller does not need the response.
+ */
+int kmqc_call_ok(struct kmq_client *c, const char *addr,
+		 struct kmq_rmt_cmd *req, const void *body, size_t blen,
+		 unsigned int timeout_ms, struct kmqc_frame **resp,
+		 const char *what);
+
+/* ---- routes (kmq_route.c) -------------------------------------------- */
+
+/* kmqc_route_fetch() - 105 for @topic, parsed. */
+int kmqc_route_fetch(struct kmq_client *c, const char *topic,
+		     struct kmq_topic_route **out);
+/* kmqc_route_parse() - a 105 body (standard JSON, or Java's numeric keys). */
+int kmqc_route_parse(const void *body, size_t len,
+		     struct kmq_topic_route **out);
+/*
+ * kmqc_route_build() - the queues of @tr for @topic; @default_queues > 0:
+ * at most that many queues per broker (a topic created by its first send).
+ */
+struct kmqc_route *kmqc_route_build(const char *topic,
+				    struct kmq_topic_route *tr,
+				    unsigned int default_queues);
+/* kmqc_route_get() - @topic's route, from the cache or fetched now. */
+int kmqc_route_get(struct kmq_client *c, const char *topic,
+		   struct kmqc_route **out);
+/*
+ * kmqc_route_get_publish() - the same for sending: an unknown topic gets
+ * the queues of @default_key (at most @default_queues per broker).
+ */
+int kmqc_route_get_publish(struct kmq_client *c, const char *topic,
+			   const char *default_key,
+			   unsigned int default_queues,
+			   struct kmqc_route **out);
+void kmqc_route_put(struct kmqc_route *r);
+/* kmqc_route_update() - fetch @topic now; the cache keeps the old on error. */
+int kmqc_route_update(struct kmq_client *c, const char *topic);
+void kmqc_routes_refresh(struct kmq_client *c);
+void kmqc_routes_free(struct kmq_client *c);
+/* kmqc_broker_addr() - master address of @broker from the routes known. */
+int kmqc_broker_addr(struct kmq_client *c, const char *broker, char *addr,
+		     size_t len);
+/* struct kmqc_addr - one "host:port". */
+struct kmqc_addr {
+	char s[KMQ_ADDR_MAX + 1];
+};
+
+/* kmqc_broker_addrs() - every known master address (free()); the count. */
+int kmqc_broker_addrs(struct kmq_client *c, struct kmqc_addr **addrs);
+int kmqc_mq_cmp(const void *a, const void *b);
+
+/* ---- heartbeats (kmq_heartbeat.c) ------------------------------------ */
+
+/* kmqc_heartbeat() - the owner's heartbeat to every known broker. */
+int kmqc_heartbeat(struct kmq_client *c);
+/* kmqc_heartbeat_soon() - one heartbeat on the timer thread, coalesced. */
+void kmqc_heartbeat_soon(struct kmq_client *c);
+/* kmqc_unregister() - UNREGISTER_CLIENT (35) of a group on every broker. */
+void kmqc_unregister(struct kmq_client *c, const char *producer_group,
+		     const char *consumer_group);
+
+#endif /* KMQ_CLIENT_INT_H */
