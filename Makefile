@@ -38,6 +38,7 @@ include tools/tools.mk
 include tools/libkmq/libkmq.mk
 include tools/kmqadmin/kmqadmin.mk
 include kmod/kmod.mk
+include kmod/kunit.mk
 
 .PHONY: all tests check test bench clean
 all: $(LIBS) $(TOOL_BINS)

@@ -4,13 +4,114 @@
  *
  * kmq supports Debian's 6.1 and 6.12 kernels. Where their APIs differ,
  * the difference is bridged here, once, so the rest of kmod/ reads as
- * plain code for the newer kernel. Key each shim on the feature (a macro
- * or header that the newer API brings) rather than on LINUX_VERSION_CODE
- * alone: Debian backports features into 6.1 point releases.
+ * plain code. Each shim is keyed on what the target's headers contain:
+ * Kbuild greps them (as WireGuard's compat Kbuild does) and passes
+ * -DKMQ_HAVE_* for what it found, because Debian backports features into
+ * 6.1 point releases and LINUX_VERSION_CODE alone would lie.
  *
- * Nothing needs bridging yet.
+ *   KMQ_HAVE_MNT_IDMAP      vfs_*() take a struct mnt_idmap (6.3+), not
+ *                           a struct user_namespace
+ *   KMQ_HAVE_VM_FLAGS_SET   vm_flags_set()/vm_flags_clear() exist and
+ *                           vma->vm_flags is read-only (6.3+)
+ *   KMQ_HAVE_FILE_LOCK_CORE struct file_lock keeps its owner, type and
+ *                           flags in a struct file_lock_core (6.9+,
+ *                           <linux/filelock.h>)
+ *   KMQ_HAVE_GENL_SPLIT_OPS genl_split_ops exist (6.2+): a dump's
+ *                           request attributes moved into its genl_info;
+ *                           kmq registers the portable genl_ops either way
  */
 #ifndef _KMQ_COMPAT_H
 #define _KMQ_COMPAT_H
+
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#ifdef KMQ_HAVE_FILE_LOCK_CORE
+#include <linux/filelock.h>
+#endif
+#include <linux/mount.h>
+#include <net/genetlink.h>
+
+/*
+ * vfs_mkdir(), vfs_rmdir(), vfs_unlink() and vfs_rename() for files under
+ * @mnt: the first argument is the mount's idmapping (6.3+) or user
+ * namespace (before).
+ */
+#ifdef KMQ_HAVE_MNT_IDMAP
+#define kmq_mnt_idmap(mnt)	mnt_idmap(mnt)
+#else
+#define kmq_mnt_idmap(mnt)	mnt_user_ns(mnt)
+#endif
+
+static inline int kmq_vfs_mkdir_at(struct vfsmount *mnt, struct inode *dir,
+				   struct dentry *d, umode_t mode)
+{
+	return vfs_mkdir(kmq_mnt_idmap(mnt), dir, d, mode);
+}
+
+static inline int kmq_vfs_rmdir_at(struct vfsmount *mnt, struct inode *dir,
+				   struct dentry *d)
+{
+	return vfs_rmdir(kmq_mnt_idmap(mnt), dir, d);
+}
+
+static inline int kmq_vfs_unlink_at(struct vfsmount *mnt, struct inode *dir,
+				    struct dentry *d)
+{
+	return vfs_unlink(kmq_mnt_idmap(mnt), dir, d, NULL);
+}
+
+/* Set both idmappings of a rename inside @mnt. */
+static inline void kmq_renamedata_mnt(struct renamedata *rd,
+				      struct vfsmount *mnt)
+{
+#ifdef KMQ_HAVE_MNT_IDMAP
+	rd->old_mnt_idmap = mnt_idmap(mnt);
+	rd->new_mnt_idmap = mnt_idmap(mnt);
+#else
+	rd->old_mnt_userns = mnt_user_ns(mnt);
+	rd->new_mnt_userns = mnt_user_ns(mnt);
+#endif
+}
+
+/* Clear VMA flags from an ->mmap() handler. */
+static inline void kmq_vm_flags_clear(struct vm_area_struct *vma,
+				      unsigned long flags)
+{
+#ifdef KMQ_HAVE_VM_FLAGS_SET
+	vm_flags_clear(vma, flags);
+#else
+	vma->vm_flags &= ~flags;
+#endif
+}
+
+/* Make @fl an exclusive flock() request of @f, as flock(2) makes one. */
+static inline void kmq_flock_init(struct file_lock *fl, struct file *f)
+{
+	locks_init_lock(fl);
+#ifdef KMQ_HAVE_FILE_LOCK_CORE
+	fl->c.flc_flags = FL_FLOCK;
+	fl->c.flc_type = F_WRLCK;
+	fl->c.flc_file = f;
+	fl->c.flc_owner = f;
+	fl->c.flc_pid = current->tgid;
+#else
+	fl->fl_flags = FL_FLOCK;
+	fl->fl_type = F_WRLCK;
+	fl->fl_file = f;
+	fl->fl_owner = f;
+	fl->fl_pid = current->tgid;
+#endif
+}
+
+/* The parsed attributes of a dump's request. */
+static inline struct nlattr **kmq_genl_dump_attrs(struct netlink_callback *cb)
+{
+#ifdef KMQ_HAVE_GENL_SPLIT_OPS
+	return genl_dumpit_info(cb)->info.attrs;
+#else
+	return genl_dumpit_info(cb)->attrs;
+#endif
+}
 
 #endif /* _KMQ_COMPAT_H */

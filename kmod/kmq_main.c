@@ -2,10 +2,11 @@
 /*
  * kmq_main.c - kmq.ko's entry points.
  *
- * For now the module carries the shared record format code (uapi/) and
- * checks it at load: a record is encoded, decoded and compared with
- * constants worked out in userspace, so a format miscompiled for the
- * kernel refuses to load instead of corrupting a commitlog.
+ * At load the shared record format code (uapi/) is checked first: a
+ * record is encoded, decoded and compared with constants worked out in
+ * userspace, so a format miscompiled for the kernel refuses to load
+ * instead of corrupting a commitlog. Then the store's workqueue and
+ * /dev/kmq come up, in that order, and go in the reverse order.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -14,8 +15,11 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
-#include "kmq_compat.h"
+#include "kmq.h"
 #include "kmq_record.h"
+
+/* Flushers, checkpoints and segment preparation of every store. */
+struct workqueue_struct *kmq_wq;
 
 /* From kmod/scripts/selftest-crc.sh, which lays the record out by hand. */
 #define KMQ_SELFTEST_SIZE	128
@@ -95,19 +99,44 @@ static int __init kmq_init(void)
 	ret = kmq_format_selftest();
 	if (ret)
 		return ret;
-
-	/*
-	 * The char device and the netlink family will register here, in
-	 * order, each failure jumping to a label that undoes the steps
-	 * before it, as kmq_format_selftest() does for its buffer.
-	 */
 	pr_info("record format self check passed\n");
+
+	kmq_wq = alloc_workqueue("kmq", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!kmq_wq)
+		return -ENOMEM;
+	ret = kmq_sysfs_init();
+	if (ret)
+		goto err_wq;
+	ret = kmq_proc_init();
+	if (ret)
+		goto err_sysfs;
+	ret = kmq_genl_init();
+	if (ret)
+		goto err_proc;
+	ret = kmq_dev_init();
+	if (ret)
+		goto err_genl;
 	return 0;
+
+err_genl:
+	kmq_genl_exit();
+err_proc:
+	kmq_proc_exit();
+err_sysfs:
+	kmq_sysfs_exit();
+err_wq:
+	destroy_workqueue(kmq_wq);
+	return ret;
 }
 
 static void __exit kmq_exit(void)
 {
-	/* Later subsystems unregister here, in the reverse order of init. */
+	kmq_dev_exit();
+	kmq_genl_exit();
+	kmq_proc_exit();
+	kmq_sysfs_exit();
+	destroy_workqueue(kmq_wq);
+	kmq_stores_exit();
 }
 
 module_init(kmq_init);

@@ -20,7 +20,9 @@
  *    -ERANGE.
  *  - An fd works on one store at a time: the one KMQ_IOC_ATTACH bound it
  *    to. Without one, store ioctls return -ENXIO.
- *  - ATTACH, DETACH and the topic changes need CAP_SYS_ADMIN (-EPERM).
+ *  - ATTACH, DETACH and the topic changes need CAP_SYS_ADMIN (-EPERM);
+ *    ATTACH with KMQ_ATTACH_EXISTING (binding an fd to an attached
+ *    store) needs only access to the device.
  *
  * mmap(): a sealed segment (one the writer has left) can be mapped
  * read-only and shared; the mmap offset is the segment's start offset in

@@ -187,7 +187,7 @@ void kmqd_offset_query_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		 * by its consumeFromWhere.
 		 */
 		if (kmqd_st_queue_offsets(kmqd_brk->store, topic, qid, &min,
-					    &max) || min > 0) {
+					  &max) || min > 0) {
 			kmqd_replyf(c, req, KMQ_RESP_QUERY_NOT_FOUND,
 				    "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first");
 			return;

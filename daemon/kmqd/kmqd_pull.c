@@ -230,7 +230,7 @@ static void kmqd_pull_run(struct kmqd_pull *p)
 		return;
 	}
 	ret = kmqd_st_read(kmqd_brk->store, &rq, ranges, ARRAY_SIZE(ranges),
-			     &r);
+			   &r);
 	if (ret) {
 		struct kmq_rmt_cmd req = {
 			.code = KMQ_REQ_PULL_MESSAGE, .opaque = p->opaque,
@@ -272,8 +272,8 @@ static void kmqd_pull_run(struct kmqd_pull *p)
 			kmqd_park(p);
 			/* A message may have landed between read and park. */
 			if (kmqd_st_queue_offsets(kmqd_brk->store, p->topic,
-						    p->qid, &r.min_offset,
-						    &r.max_offset) == 0 &&
+						  p->qid, &r.min_offset,
+						  &r.max_offset) == 0 &&
 			    r.max_offset > (uint64_t)p->offset)
 				kmqd_pull_wake(p->topic, p->qid);
 			return;

@@ -184,7 +184,7 @@ void kmqd_send_back_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	}
 	ret = off < 0 ? -ERANGE :
 	      kmqd_st_read_at(kmqd_brk->store, off, buf,
-				kmqd_brk->opts.max_message_size + 65536);
+			      kmqd_brk->opts.max_message_size + 65536);
 	if (ret < 0 || kmq_record_decode(buf, ret, &r, 0)) {
 		kmqd_replyf(c, req, KMQ_RESP_SYSTEM_ERROR,
 			    "look message by offset failed, %lld",

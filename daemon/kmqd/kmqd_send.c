@@ -270,7 +270,7 @@ static void kmqd_send_store(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 	a->n = n;
 	kmqd_conn_get(c);
 	ret = kmqd_st_append_async(kmqd_brk->store, m, n, a->res,
-				     kmqd_send_ack_done, a);
+				   kmqd_send_ack_done, a);
 	if (ret >= 0)
 		kmqd_pull_wake(m[0].topic, m[0].queue_id);
 	if (ret == KMQ_APPEND_PENDING)

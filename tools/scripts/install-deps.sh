@@ -14,6 +14,10 @@ pkgs=(
 	clang libclang-rt-14-dev
 	# module builds against Debian's headers, sparse, dkms
 	gcc-12 make sparse pahole xz-utils dpkg gzip dkms kmod openssl
+	# make kunit: the debug kernel from linux-source-6.12, run in QEMU
+	flex bison bc libelf-dev libssl-dev cpio busybox-static qemu-system-x86
+	# make vmtest: selftests in QEMU on a disk image, static test binaries
+	e2fsprogs libnl-genl-3-dev libc6-dev
 )
 
 # The interop suite drives the real RocketMQ client ali-ons (npm): it needs

@@ -9,6 +9,7 @@
 #   4. libFuzzer targets of the untrusted-input parsers, time-bounded
 #   5. kmq.ko against Debian's 6.1 and 6.12 headers: W=1, sparse,
 #      checkpatch --strict, dkms build (TAP, by prove)
+#   6. KUnit suites of kmq.ko on a debug kernel in QEMU (make kunit)
 # Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,5 +44,8 @@ make fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 
 step "kernel module: 6.1 and 6.12 builds, sparse, checkpatch, dkms"
 prove -v -e "" kmod/scripts/check-module.sh
+
+step "KUnit: kmq.ko's suites on the debug 6.12 kernel (KASAN, lockdep) in QEMU"
+prove -v -e "" kmod/scripts/kunit-run.sh
 
 step "all suites passed"

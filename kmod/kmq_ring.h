@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * kmq_ring.h - pure decision helpers of the kernel store: ring
+ * arithmetic, the recovery scan's acceptance rule, read statuses, tag
+ * filters, name rules. No I/O, no locks, no allocation: KUnit suites
+ * (kmod/tests/) call them directly.
+ */
+#ifndef _KMQ_RING_H
+#define _KMQ_RING_H
+
+#include <linux/types.h>
+
+#include "kmq_record.h"
+
+/* Entries a read may scan for tag filtering, as RocketMQ's broker. */
+#define KMQ_READ_SCAN_MAX	16000u
+/* Length of a segment or consume-queue file name: 20 decimal digits. */
+#define KMQ_OFFSET_NAME_LEN	20
+
+/**
+ * kmq_ring_seg_start() - start offset of the segment holding @phys.
+ * @phys: commitlog offset
+ * @seg_size: segment size (non-zero)
+ *
+ * Return: @phys rounded down to a multiple of @seg_size.
+ */
+u64 kmq_ring_seg_start(u64 phys, u64 seg_size);
+
+/**
+ * kmq_ring_index() - index in the ring of the segment holding @phys.
+ * @first: start offset of the oldest segment of the ring
+ * @seg_size: segment size
+ * @nsegs: segments in the ring
+ * @phys: commitlog offset
+ *
+ * Return: the index (0 = oldest), or -1 when @phys is not in the ring.
+ */
+int kmq_ring_index(u64 first, u64 seg_size, u32 nsegs, u64 phys);
+
+/**
+ * kmq_ring_fits() - whether @bytes more fit in a segment at @off, with
+ * room left for the BLANK filler that closes it.
+ * @off: write position inside the segment
+ * @seg_size: segment size
+ * @bytes: bytes to append (one record or a whole batch)
+ *
+ * Return: true if @bytes + KMQ_BLANK_SIZE <= @seg_size - @off.
+ */
+bool kmq_ring_fits(u64 off, u64 seg_size, u64 bytes);
+
+/**
+ * enum kmq_scan_verdict - what the recovery scan found at a position.
+ * @KMQ_SCAN_RECORD: a record that decodes, whose body CRC matches and
+ *	whose PHYSICALOFFSET is where it was found: accept it
+ * @KMQ_SCAN_BLANK: a BLANK filler closing the segment exactly, with a
+ *	next segment in the ring: continue at the next segment's start
+ * @KMQ_SCAN_END: anything else: the commitlog ends here
+ * @KMQ_SCAN_MORE: the record continues past the bytes given; call again
+ *	with at least @need bytes (only when the segment has them)
+ */
+enum kmq_scan_verdict {
+	KMQ_SCAN_RECORD,
+	KMQ_SCAN_BLANK,
+	KMQ_SCAN_END,
+	KMQ_SCAN_MORE,
+};
+
+/**
+ * kmq_scan_check() - the recovery rule for the bytes at commitlog @pos.
+ * @buf: bytes starting at @pos
+ * @len: bytes available at @buf
+ * @pos: commitlog offset of @buf
+ * @seg_left: bytes from @pos to the end of its segment
+ * @has_next: the ring has a segment after this one
+ * @r: the decoded record (KMQ_SCAN_RECORD) or BLANK (KMQ_SCAN_BLANK)
+ * @need: with KMQ_SCAN_MORE, the bytes needed at @buf
+ *
+ * Return: an enum kmq_scan_verdict.
+ */
+enum kmq_scan_verdict kmq_scan_check(const void *buf, u32 len, u64 pos,
+				     u64 seg_left, bool has_next,
+				     struct kmq_record *r, u32 *need);
+
+/**
+ * kmq_read_start_status() - a read's status before any entry is looked
+ * at, as the userspace store's kmq_store_read() decides it.
+ * @min: queue's min offset
+ * @max: queue's max offset (one past the last entry)
+ * @offset: requested offset
+ * @next: out: next offset to report
+ *
+ * Return: a KMQ_RD_* status; KMQ_RD_NO_MATCH means "scan the entries"
+ * (FOUND once one matches).
+ */
+u32 kmq_read_start_status(u64 min, u64 max, u64 offset, u64 *next);
+
+/**
+ * kmq_tags_match() - whether a tags code passes a read's filter.
+ * @tags: tag codes
+ * @ntags: their number; 0 matches everything
+ * @code: the consume-queue entry's tags code
+ *
+ * Return: true if @ntags is 0 or @code is one of @tags.
+ */
+bool kmq_tags_match(const s64 *tags, u32 ntags, s64 code);
+
+/**
+ * kmq_topic_name_len() - RocketMQ's topic rule: [%|a-zA-Z0-9_-], 1 to
+ * 127 bytes, NUL-terminated within @cap bytes.
+ * @name: the name
+ * @cap: size of the array holding it
+ *
+ * Return: the length, or -EINVAL.
+ */
+int kmq_topic_name_len(const char *name, u32 cap);
+
+/**
+ * kmq_store_name_len() - a store name: [a-zA-Z0-9_.-], 1 to 63 bytes,
+ * not "." or "..", NUL-terminated within @cap bytes (it names a sysfs
+ * folder).
+ * @name: the name
+ * @cap: size of the array holding it
+ *
+ * Return: the length, or -EINVAL.
+ */
+int kmq_store_name_len(const char *name, u32 cap);
+
+/**
+ * kmq_parse_offset_name() - parse a 20-digit segment or consume-queue
+ * file name.
+ * @name: the name (need not be NUL-terminated)
+ * @len: its length
+ * @out: the value
+ *
+ * Return: 0, or -EINVAL if @name is not exactly 20 decimal digits.
+ */
+int kmq_parse_offset_name(const char *name, u32 len, u64 *out);
+
+/**
+ * kmq_rec_store_ts() - STORETIMESTAMP of a record from its first bytes.
+ * @hdr: the record's first bytes
+ * @len: bytes at @hdr
+ * @ts: out: the store timestamp, ms
+ *
+ * Return: 0, or -EINVAL if @len does not reach the field or the magic
+ * is not a record's.
+ */
+int kmq_rec_store_ts(const void *hdr, u32 len, u64 *ts);
+
+/* Bytes of a record's start that kmq_rec_store_ts() may need. */
+#define KMQ_REC_TS_PEEK	(KMQ_REC_OFF_BORNHOST + KMQ_HOST_V6_SIZE + 8)
+
+/**
+ * kmq_async_flush_due() - ASYNC_FLUSH's policy (RocketMQ's): flush when
+ * at least @min_bytes are unsynced, or anything is and the last full
+ * flush is @full_ms old.
+ * @dirty: unsynced bytes
+ * @min_bytes: threshold (4 pages)
+ * @now_ms: now
+ * @last_full_ms: when everything was last synced
+ * @full_ms: full-flush interval (10 s)
+ *
+ * Return: true when a flush is due.
+ */
+bool kmq_async_flush_due(u64 dirty, u64 min_bytes, u64 now_ms,
+			 u64 last_full_ms, u64 full_ms);
+
+#endif /* _KMQ_RING_H */
