@@ -327,6 +327,8 @@ void kmqc_conn_fail(struct kmq_client *c, struct kmqc_conn *conn, int err)
 	if (!c->stopping)
 		kmqc_info("%s: connection to %s closed: %s", c->id, conn->addr,
 			  kmq_strerror(err));
+	if (!c->stopping && !conn->is_ns && c->own.on_conn_lost)
+		c->own.on_conn_lost(c->own.owner, conn->addr);
 	kmqc_conn_put(c, conn);		/* the table's */
 }
 

@@ -99,6 +99,8 @@ struct kmqc_owner {
 	int (*hb_build)(void *owner, json_t *consumers, json_t *producers);
 	/* the broker says a consumer group changed (40) */
 	void (*on_notify)(void *owner, const char *group);
+	/* the connection to broker @addr closed (I/O or a writer thread) */
+	void (*on_conn_lost)(void *owner, const char *addr);
 };
 
 /* ---- routes (kmq_route.c) -------------------------------------------- */

@@ -8,8 +8,11 @@
  * Orderly: a queue is one task, run by one thread at a time under the
  * queue's consume lock, its messages in offset order; SUSPEND consumes
  * the same messages again after suspend_ms, and after max_reconsume_times
- * they go to the dead-letter queue. The offset committed is always the
- * first message not yet consumed.
+ * they go to the dead-letter queue. In a clustering group the task only
+ * calls the listener while the queue's lock at the broker is valid
+ * (kmq_orderly.c): else it locks the queue again first, 10 ms later, and
+ * tries again every 3 s while another consumer holds it. The offset
+ * committed is always the first message not yet consumed.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -119,8 +122,7 @@ static void kmqc_consumed(struct kmqc_ctask *t, struct kmqc_msg **msgs,
 	if (!n)
 		return;
 	next = kmqc_pq_remove(t->pq, msgs, n);
-	if (next >= 0 && !kmqc_pq_dropped(t->pq))
-		kmqc_offsets_update(&c->offsets, &t->pq->mq, next, true);
+	kmqc_pq_offset(c, t->pq, next, true);
 	__atomic_add_fetch(&c->consumed, n, __ATOMIC_RELAXED);
 }
 
@@ -194,6 +196,85 @@ static bool kmqc_orderly_give_up(struct kmqc_ctask *t, struct kmqc_msg **msgs,
 	return true;
 }
 
+/*
+ * The task of a dropped queue, or one a rebalance gives up, ends (a
+ * rebalance that keeps the queue after all starts it again); so does
+ * every task once the consumer is being freed.
+ */
+static bool kmqc_orderly_stop(struct kmq_push_consumer *c,
+			      struct kmqc_pq *pq)
+{
+	bool stop;
+
+	pthread_mutex_lock(&pq->lock);
+	stop = pq->dropped || pq->drop_wanted ||
+	       __atomic_load_n(&c->stopping, __ATOMIC_RELAXED);
+	if (stop)
+		pq->scheduled = false;
+	pthread_mutex_unlock(&pq->lock);
+	return stop;
+}
+
+static void kmqc_orderly_run(void *arg, bool run);
+
+/* The queue's lock lapsed or was refused: lock it, then consume. */
+static void kmqc_orderly_relock(void *arg, bool run)
+{
+	struct kmqc_ctask *t = arg;
+	struct kmqc_pq *pq = t->pq;
+	int held;
+
+	if (!run) {
+		kmqc_ctask_free(t);
+		return;
+	}
+	/* Under the consume lock: a drop cannot unlock in between. */
+	pthread_mutex_lock(&pq->consume_lock);
+	if (kmqc_orderly_stop(t->c, pq)) {
+		pthread_mutex_unlock(&pq->consume_lock);
+		kmqc_ctask_free(t);
+		return;
+	}
+	held = kmqc_orderly_lock_one(t->c, pq);
+	pthread_mutex_unlock(&pq->consume_lock);
+	kmqc_ctask_post(t, held > 0 ? KMQC_RELOCK_SOON_MS :
+			KMQC_RELOCK_RETRY_MS, kmqc_orderly_run);
+}
+
+/*
+ * Clustering: may @pq be consumed now? Else the task went on to lock it
+ * again, or ended (the consume lock is released then): a queue whose
+ * lock came back after it was lost waits for the pull side to find
+ * where to go on (kmqc_orderly_reconcile()), which starts it again.
+ */
+static bool kmqc_orderly_may(struct kmqc_ctask *t)
+{
+	struct kmq_push_consumer *c = t->c;
+	struct kmqc_pq *pq = t->pq;
+	bool lost;
+
+	if (!c->need_lock)
+		return true;
+	if (!kmqc_pq_lock_valid(pq, c->cfg.lock_max_live_ms)) {
+		pthread_mutex_unlock(&pq->consume_lock);
+		kmqc_dbg("group %s: %s/%s/%d not locked: locking it first",
+			 c->group, pq->mq.topic, pq->mq.broker_name,
+			 pq->mq.queue_id);
+		kmqc_ctask_post(t, KMQC_RELOCK_SOON_MS, kmqc_orderly_relock);
+		return false;
+	}
+	pthread_mutex_lock(&pq->lock);
+	lost = pq->lock_lost;
+	if (lost)
+		pq->scheduled = false;
+	pthread_mutex_unlock(&pq->lock);
+	if (lost) {
+		pthread_mutex_unlock(&pq->consume_lock);
+		kmqc_ctask_free(t);
+	}
+	return !lost;
+}
+
 static void kmqc_orderly_run(void *arg, bool run)
 {
 	struct kmqc_ctask *t = arg;
@@ -211,8 +292,13 @@ static void kmqc_orderly_run(void *arg, bool run)
 	}
 	pthread_mutex_lock(&pq->consume_lock);
 	for (turn = 0; turn < KMQC_ORDERLY_BATCHES; turn++) {
-		if (kmqc_pq_yield(pq))
-			break;
+		if (kmqc_orderly_stop(c, pq)) {
+			pthread_mutex_unlock(&pq->consume_lock);
+			kmqc_ctask_free(t);
+			return;
+		}
+		if (!kmqc_orderly_may(t))
+			return;
 		n = kmqc_pq_head(pq, batch, c->cfg.consume_batch_max);
 		if (!n) {
 			pthread_mutex_lock(&pq->lock);
@@ -247,11 +333,8 @@ static void kmqc_orderly_run(void *arg, bool run)
 		return;
 	}
 	pthread_mutex_unlock(&pq->consume_lock);
-	if (kmqc_pq_dropped(pq))
-		kmqc_ctask_free(t);
-	else	/* let the others (and a rebalance waiting) have a turn */
-		kmqc_ctask_post(t, kmqc_pq_yield(pq) ? KMQC_YIELD_MS : 0,
-				kmqc_orderly_run);
+	/* Let the other queues have a turn. */
+	kmqc_ctask_post(t, 0, kmqc_orderly_run);
 }
 
 void kmqc_consume_submit(struct kmq_push_consumer *c, struct kmqc_pq *pq,

@@ -17,7 +17,14 @@
 #define KMQC_SEND_BACK_RETRY_MS		5000
 #define KMQC_ORDERLY_BATCHES		32	/* per turn of a queue */
 #define KMQC_DROP_WAIT_MS		1000
-#define KMQC_YIELD_MS			10
+
+/* Orderly queue locks (RocketMQ's ProcessQueue and orderly service). */
+#define KMQC_LOCK_INTERVAL_MS		20000	/* REBALANCE_LOCK_INTERVAL */
+#define KMQC_LOCK_MAX_LIVE_MS		30000	/* client-side lock life */
+#define KMQC_RELOCK_SOON_MS		10	/* lock lapsed: lock again */
+#define KMQC_RELOCK_RETRY_MS		3000	/* refused: try again */
+#define KMQC_UNLOCKED_PULL_MS		1000	/* not locked: pull later */
+#define KMQC_REBALANCE_LATER_MS		500	/* a lock or drop failed */
 
 /* ---- received messages (kmq_message.c) ------------------------------- */
 
@@ -120,7 +127,13 @@ int kmqc_queue_offset(struct kmq_client *c, const struct kmq_mq *mq,
  * @max_offset: the highest offset ever added (-1: none)
  * @next_pull: the next pull's offset (-1: not known yet)
  * @scheduled: orderly: a consume task for it is queued or running
- * @drop_wanted: orderly: the rebalance waits for @consume_lock
+ * @drop_wanted: orderly: a rebalance gives it up: no more listener calls
+ * @locked: orderly, clustering: the broker granted its lock at @lock_ms
+ *	(kmqc_mono_ms()) and did not refuse it since
+ * @lock_lost: the lock was refused or its broker connection closed since
+ *	the queue was last consumed: another consumer may have moved on
+ * @epoch: bumped by kmqc_pq_restart(): a pull made before is stale
+ * @pull_epoch: @epoch when the pull in flight was made
  */
 struct kmqc_pq {
 	struct kmq_mq mq;
@@ -137,14 +150,22 @@ struct kmqc_pq {
 	bool dropped;
 	bool scheduled;
 	bool drop_wanted;
+	bool locked;
+	bool lock_lost;
+	uint64_t lock_ms;
+	unsigned int epoch;
+	unsigned int pull_epoch;
 };
 
 struct kmqc_pq *kmqc_pq_new(const struct kmq_mq *mq);
 void kmqc_pq_get(struct kmqc_pq *pq);
 void kmqc_pq_put(struct kmqc_pq *pq);
-/* kmqc_pq_add() - append messages past max_offset; the others are freed. */
-unsigned int kmqc_pq_add(struct kmqc_pq *pq, struct kmqc_msg **msgs,
-			 unsigned int n);
+/*
+ * kmqc_pq_add() - append messages past max_offset, pulled in @epoch (the
+ * queue's @epoch when the pull was made); the others are freed.
+ */
+unsigned int kmqc_pq_add(struct kmqc_pq *pq, unsigned int epoch,
+			 struct kmqc_msg **msgs, unsigned int n);
 /*
  * kmqc_pq_remove() - consumed: unlink and free @msgs.
  * Return: the offset to commit (the first left, else max_offset + 1), or
@@ -157,10 +178,19 @@ unsigned int kmqc_pq_head(struct kmqc_pq *pq, struct kmqc_msg **out,
 			  unsigned int max);
 bool kmqc_pq_over(struct kmqc_pq *pq, uint64_t max_msgs, uint64_t max_bytes);
 bool kmqc_pq_dropped(struct kmqc_pq *pq);
-/* kmqc_pq_yield() - orderly: dropped, or a rebalance wants it. */
-bool kmqc_pq_yield(struct kmqc_pq *pq);
 void kmqc_pq_want_drop(struct kmqc_pq *pq, bool want);
 bool kmqc_pq_empty(struct kmqc_pq *pq);
+/* kmqc_pq_lock_valid() - locked, and granted within @max_live_ms. */
+bool kmqc_pq_lock_valid(struct kmqc_pq *pq, uint64_t max_live_ms);
+/* kmqc_pq_set_locked() - the broker granted (true) or refused the lock. */
+void kmqc_pq_set_locked(struct kmqc_pq *pq, bool locked);
+/* kmqc_pq_lock_lost() - the lock went with its broker connection. */
+void kmqc_pq_lock_lost(struct kmqc_pq *pq);
+/*
+ * kmqc_pq_restart() - forget the messages held and continue at @offset
+ * (another consumer consumed up to there meanwhile).
+ */
+void kmqc_pq_restart(struct kmqc_pq *pq, int64_t offset);
 
 /* ---- offsets (kmq_offset_store.c) ------------------------------------ */
 
@@ -231,6 +261,25 @@ int kmqc_rebalance_topic(struct kmq_client *c, const char *group,
 			 const char *topic, enum kmq_message_model model,
 			 enum kmq_allocate strategy, struct kmq_mq **out);
 
+/* ---- queue locks (kmq_lock.c) ---------------------------------------- */
+
+/*
+ * kmqc_lock_parse() - which of @mqs the lockOKMQSet of a 41 answer holds.
+ * Return: how many (@locked[i] set for each), or -EPROTO.
+ */
+int kmqc_lock_parse(const void *body, size_t len, const struct kmq_mq *mqs,
+		    unsigned int n, bool *locked);
+/*
+ * kmqc_lock_batch() - LOCK_BATCH_MQ (41): lock or renew @mqs, all of one
+ * broker, for this client in @group. Return: how many the client holds
+ * now (@locked[i] for each), or an error (nothing known).
+ */
+int kmqc_lock_batch(struct kmq_client *c, const char *group,
+		    const struct kmq_mq *mqs, unsigned int n, bool *locked);
+/* kmqc_unlock_batch() - UNLOCK_BATCH_MQ (42) of @mqs, all of one broker. */
+int kmqc_unlock_batch(struct kmq_client *c, const char *group,
+		      const struct kmq_mq *mqs, unsigned int n, bool oneway);
+
 /* ---- the push consumer ----------------------------------------------- */
 
 struct kmq_push_consumer {
@@ -251,6 +300,7 @@ struct kmq_push_consumer {
 	bool stopping;
 	bool rebalance_queued;
 	bool retry_queued;
+	bool need_lock;			/* orderly and clustering */
 	unsigned int retry_ms;		/* timer thread only */
 	uint64_t pulled;
 	uint64_t consumed;
@@ -268,5 +318,52 @@ int kmqc_send_back(struct kmq_push_consumer *c, const struct kmqc_msg *m,
 /* kmqc_sub_of() - the subscription of @topic (lock held), or NULL. */
 const struct kmqc_sub *kmqc_sub_of(struct kmq_push_consumer *c,
 				   const char *topic);
+/* kmqc_rebalance_later() - a rebalance of @c after @delay_ms. */
+void kmqc_rebalance_later(struct kmq_push_consumer *c, uint64_t delay_ms);
+/*
+ * kmqc_pq_offset() - the offset of @pq consumed up to @offset, unless
+ * @pq was dropped (then its offset is no longer this consumer's).
+ */
+void kmqc_pq_offset(struct kmq_push_consumer *c, struct kmqc_pq *pq,
+		    int64_t offset, bool increase_only);
+
+/* ---- the orderly consumer's queue locks (kmq_orderly.c) -------------- */
+
+/*
+ * kmqc_orderly_lock_new() - lock @mqs (sorted), new to @c, at their
+ * brokers; @locked[i] says which @c may own. Return: how many.
+ */
+unsigned int kmqc_orderly_lock_new(struct kmq_push_consumer *c,
+				   const struct kmq_mq *mqs, unsigned int n,
+				   bool *locked);
+/*
+ * kmqc_orderly_release() - give up @pq's lock: its offset (consumed, the
+ * listener stopped) committed first, synchronously. Return: 0, or the
+ * error of the commit (then the lock is left to expire).
+ */
+int kmqc_orderly_release(struct kmq_push_consumer *c, struct kmqc_pq *pq);
+/*
+ * kmqc_orderly_persist() - commit the offsets of the queues whose lock
+ * was not lost (the others may be another consumer's by now).
+ */
+void kmqc_orderly_persist(struct kmq_push_consumer *c);
+/* kmqc_orderly_start() - renew the locks every lock_interval_ms. */
+void kmqc_orderly_start(struct kmq_push_consumer *c);
+/* kmqc_orderly_close() - unlock every owned queue (close, offsets done). */
+void kmqc_orderly_close(struct kmq_push_consumer *c);
+/* kmqc_orderly_conn_lost() - a broker connection to @addr closed. */
+void kmqc_orderly_conn_lost(struct kmq_push_consumer *c, const char *addr);
+/*
+ * kmqc_orderly_lock_one() - lock (or renew) @pq alone, its state set
+ * from the answer. Return: 1 held, 0 refused, or an error.
+ */
+int kmqc_orderly_lock_one(struct kmq_push_consumer *c, struct kmqc_pq *pq);
+/*
+ * kmqc_orderly_reconcile() - @pq's lock came back after it was lost:
+ * continue where the group's committed offset is, when another consumer
+ * got further meanwhile (consume lock held). Return: 0, or an error (try
+ * again later).
+ */
+int kmqc_orderly_reconcile(struct kmq_push_consumer *c, struct kmqc_pq *pq);
 
 #endif /* KMQ_CONSUMER_INT_H */

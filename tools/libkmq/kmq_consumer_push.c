@@ -6,6 +6,8 @@
  * owned queue (paused while the queue holds too many messages), where a
  * new queue starts (the group's stored offset, else consumeFromWhere),
  * offsets committed every persist_interval_ms, and an orderly close.
+ * An orderly consumer of a clustering group owns a queue only while it
+ * holds the queue's lock at the broker (kmq_orderly.c).
  *
  * Threads: the client's timer thread rebalances and persists; the pull
  * thread starts pulls; the callback thread takes their responses; the
@@ -41,9 +43,10 @@ void kmq_push_consumer_config_init(struct kmq_push_consumer_config *cfg)
 	cfg->suspend_timeout_ms = 15000;
 	cfg->max_reconsume_times = 16;
 	cfg->suspend_ms = 1000;
-	cfg->orderly_takeover_ms = 1000;
 	cfg->rebalance_interval_ms = 20000;
 	cfg->persist_interval_ms = 5000;
+	cfg->lock_interval_ms = KMQC_LOCK_INTERVAL_MS;
+	cfg->lock_max_live_ms = KMQC_LOCK_MAX_LIVE_MS;
 }
 
 const struct kmqc_sub *kmqc_sub_of(struct kmq_push_consumer *c,
@@ -55,6 +58,11 @@ const struct kmqc_sub *kmqc_sub_of(struct kmq_push_consumer *c,
 		if (!strcmp(c->subs[i].topic, topic))
 			return &c->subs[i];
 	return NULL;
+}
+
+static void kmqc_push_conn_lost(void *owner, const char *addr)
+{
+	kmqc_orderly_conn_lost(owner, addr);
 }
 
 static int kmqc_push_hb(void *owner, json_t *consumers, json_t *producers)
@@ -134,8 +142,14 @@ static void kmqc_pull_done(void *arg, int err, struct kmqc_frame *f)
 	struct kmq_push_consumer *c = pq->owner;
 	const struct kmqc_sub *sub = kmqc_sub_of(c, pq->mq.topic);
 	struct kmqc_pulled pr;
-	unsigned int n;
+	unsigned int n, epoch;
+	bool stale;
 
+	if (kmqc_pq_dropped(pq)) {	/* its offset is not ours any more */
+		kmqc_frame_free(f);
+		kmqc_pq_put(pq);
+		return;
+	}
 	if (!err) {
 		err = kmqc_pull_parse(f, &pq->mq, sub, &pr);
 		kmqc_frame_free(f);
@@ -148,35 +162,78 @@ static void kmqc_pull_done(void *arg, int err, struct kmqc_frame *f)
 		kmqc_pull_post(pq, KMQC_PULL_ERROR_DELAY_MS);
 		return;
 	}
+	/* Made before the queue restarted elsewhere: pull again. */
 	pthread_mutex_lock(&pq->lock);
-	pq->next_pull = pr.next;
+	epoch = pq->pull_epoch;
+	stale = epoch != pq->epoch;
+	if (!stale)
+		pq->next_pull = pr.next;
 	pthread_mutex_unlock(&pq->lock);
+	if (stale) {
+		kmqc_pulled_free(&pr);
+		kmqc_pull_post(pq, 0);
+		return;
+	}
 	switch (pr.status) {
 	case KMQ_PULL_FOUND:
-		n = kmqc_pq_add(pq, pr.msgs, pr.n);
+		n = kmqc_pq_add(pq, epoch, pr.msgs, pr.n);
 		__atomic_add_fetch(&c->pulled, n, __ATOMIC_RELAXED);
 		if (n)
 			kmqc_consume_submit(c, pq, pr.msgs, n);
 		else if (kmqc_pq_empty(pq))
-			kmqc_offsets_update(&c->offsets, &pq->mq, pr.next,
-					    true);
+			kmqc_pq_offset(c, pq, pr.next, true);
 		pr.n = 0;	/* the queue owns them now */
 		break;
 	case KMQ_PULL_OFFSET_ILLEGAL:
 		kmqc_warn("group %s: offset of %s/%s/%d moved to %lld",
 			  c->group, pq->mq.topic, pq->mq.broker_name,
 			  pq->mq.queue_id, (long long)pr.next);
-		kmqc_offsets_update(&c->offsets, &pq->mq, pr.next, false);
+		kmqc_pq_offset(c, pq, pr.next, false);
 		break;
 	default:
 		/* Nothing (matching) past what was consumed. */
 		if (kmqc_pq_empty(pq))
-			kmqc_offsets_update(&c->offsets, &pq->mq, pr.next,
-					    true);
+			kmqc_pq_offset(c, pq, pr.next, true);
 		break;
 	}
 	kmqc_pulled_free(&pr);
 	kmqc_pull_post(pq, 0);
+}
+
+/*
+ * Orderly, clustering: pulled only while locked at the broker; a lock
+ * that came back after it was lost first finds where to go on, with no
+ * listener call running. Return: pull now (else the pull is posted).
+ */
+static bool kmqc_pull_locked(struct kmq_push_consumer *c, struct kmqc_pq *pq)
+{
+	bool lost;
+	int ret;
+
+	if (!kmqc_pq_lock_valid(pq, UINT64_MAX)) {
+		kmqc_pull_post(pq, KMQC_UNLOCKED_PULL_MS);
+		return false;
+	}
+	pthread_mutex_lock(&pq->lock);
+	lost = pq->lock_lost;
+	pthread_mutex_unlock(&pq->lock);
+	if (!lost)
+		return true;
+	if (pthread_mutex_trylock(&pq->consume_lock)) {
+		kmqc_pull_post(pq, KMQC_FLOW_DELAY_MS);
+		return false;
+	}
+	ret = kmqc_orderly_reconcile(c, pq);
+	pthread_mutex_unlock(&pq->consume_lock);
+	if (ret) {
+		kmqc_info("group %s: offset of %s/%d after its lock came back: %s",
+			  c->group, pq->mq.topic, pq->mq.queue_id,
+			  kmq_errmsg());
+		kmqc_pull_post(pq, KMQC_PULL_ERROR_DELAY_MS);
+		return false;
+	}
+	kmqc_consume_submit(c, pq, NULL, 0);	/* what waited, if kept */
+	return true;
 }
 
 static void kmqc_pull_task(void *arg, bool run)
@@ -186,6 +243,7 @@ static void kmqc_pull_task(void *arg, bool run)
 	struct kmqc_pull_args a = { 0 };
 	char addr[KMQ_ADDR_MAX + 1];
 	struct kmq_rmt_cmd req;
+	unsigned int epoch;
 	int64_t off;
 	int ret;
 
@@ -193,8 +251,11 @@ static void kmqc_pull_task(void *arg, bool run)
 		kmqc_pq_put(pq);
 		return;
 	}
+	if (c->need_lock && !kmqc_pull_locked(c, pq))
+		return;
 	pthread_mutex_lock(&pq->lock);
 	off = pq->next_pull;
+	epoch = pq->epoch;
 	pthread_mutex_unlock(&pq->lock);
 	if (off < 0) {
 		ret = kmqc_start_offset(c, &pq->mq, &off);
@@ -207,7 +268,10 @@ static void kmqc_pull_task(void *arg, bool run)
 		}
 		kmqc_offsets_update(&c->offsets, &pq->mq, off, false);
 		pthread_mutex_lock(&pq->lock);
-		pq->next_pull = off;
+		if (epoch == pq->epoch)
+			pq->next_pull = off;
+		else
+			off = pq->next_pull;
 		pthread_mutex_unlock(&pq->lock);
 		kmqc_dbg("group %s: %s/%s/%d starts at %lld", c->group,
 			 pq->mq.topic, pq->mq.broker_name, pq->mq.queue_id,
@@ -227,7 +291,12 @@ static void kmqc_pull_task(void *arg, bool run)
 	a.sub = kmqc_sub_of(c, pq->mq.topic);
 	a.sys_flag = KMQC_PULL_SUSPEND | KMQC_PULL_SUBSCRIPTION;
 	a.commit_offset = -1;
-	if (c->cfg.model == KMQ_CLUSTERING) {
+	/*
+	 * Orderly queues commit by UPDATE_CONSUMER_OFFSET only, never a value
+	 * read before the listener's last call that could reach the broker
+	 * after the commit that precedes an unlock.
+	 */
+	if (c->cfg.model == KMQ_CLUSTERING && !c->need_lock) {
 		a.commit_offset = kmqc_offsets_mem(&c->offsets, &pq->mq);
 		if (a.commit_offset > 0)
 			a.sys_flag |= KMQC_PULL_COMMIT;
@@ -239,6 +308,9 @@ static void kmqc_pull_task(void *arg, bool run)
 	else if (!ret)
 		ret = -ENOENT;
 	if (!ret) {
+		pthread_mutex_lock(&pq->lock);
+		pq->pull_epoch = epoch;
+		pthread_mutex_unlock(&pq->lock);
 		ret = kmqc_call_async(c->client, addr, &req, NULL, 0,
 				      c->cfg.suspend_timeout_ms +
 				      KMQC_PULL_TIMEOUT_EXTRA_MS,
@@ -261,10 +333,23 @@ static bool kmqc_mq_in(const struct kmq_mq *mq, const struct kmq_mq *v,
 	return bsearch(mq, v, n, sizeof(*v), kmqc_mq_cmp);
 }
 
+void kmqc_pq_offset(struct kmq_push_consumer *c, struct kmqc_pq *pq,
+		    int64_t offset, bool increase_only)
+{
+	/* Under pq->lock: a drop cannot remove the offset in between. */
+	pthread_mutex_lock(&pq->lock);
+	if (!pq->dropped)
+		kmqc_offsets_update(&c->offsets, &pq->mq, offset,
+				    increase_only);
+	pthread_mutex_unlock(&pq->lock);
+}
+
 /*
- * Give up @pq: no more pulls or consumption, its offset committed. An
- * orderly queue whose listener does not finish within KMQC_DROP_WAIT_MS
- * is kept for now (the next rebalance tries again).
+ * Give up @pq: no more pulls or consumption, its offset committed (and,
+ * orderly in a clustering group, its lock released after that). An
+ * orderly queue whose listener does not return within KMQC_DROP_WAIT_MS
+ * is kept for now, with no new listener call, and the rebalance tries
+ * again soon.
  */
 static bool kmqc_pq_drop(struct kmq_push_consumer *c, struct kmqc_pq *pq)
 {
@@ -277,8 +362,7 @@ static bool kmqc_pq_drop(struct kmq_push_consumer *c, struct kmqc_pq *pq)
 		ts.tv_nsec = (long)(deadline % 1000) * 1000000L;
 		kmqc_pq_want_drop(pq, true);
 		if (pthread_mutex_timedlock(&pq->consume_lock, &ts)) {
-			kmqc_pq_want_drop(pq, false);
-			kmqc_info("group %s: %s/%d still consuming, kept",
+			kmqc_info("group %s: %s/%d still consuming: released once its listener returns",
 				  c->group, pq->mq.topic, pq->mq.queue_id);
 			return false;
 		}
@@ -289,12 +373,89 @@ static bool kmqc_pq_drop(struct kmq_push_consumer *c, struct kmqc_pq *pq)
 	pthread_mutex_unlock(&pq->lock);
 	if (c->cfg.orderly)
 		pthread_mutex_unlock(&pq->consume_lock);
-	if (c->cfg.model == KMQ_CLUSTERING) {
+	if (c->need_lock) {
+		kmqc_orderly_release(c, pq);
+	} else if (c->cfg.model == KMQ_CLUSTERING) {
 		if (kmqc_offsets_persist(&c->offsets, &pq->mq, true))
 			kmqc_info("group %s: commit %s/%d: %s", c->group,
 				  pq->mq.topic, pq->mq.queue_id, kmq_errmsg());
-		kmqc_offsets_remove(&c->offsets, &pq->mq);
 	}
+	if (c->cfg.model == KMQ_CLUSTERING)
+		kmqc_offsets_remove(&c->offsets, &pq->mq);
+	return true;
+}
+
+/* @pq stays: a drop waiting for its listener is called off. */
+static void kmqc_pq_keep(struct kmq_push_consumer *c, struct kmqc_pq *pq)
+{
+	bool was;
+
+	pthread_mutex_lock(&pq->lock);
+	was = pq->drop_wanted;
+	pq->drop_wanted = false;
+	pthread_mutex_unlock(&pq->lock);
+	if (was)
+		kmqc_consume_submit(c, pq, NULL, 0);
+}
+
+/* Drop @gone; return how many went, *@later when some must wait. */
+static unsigned int kmqc_drop_all(struct kmq_push_consumer *c,
+				  struct kmqc_pq **gone, unsigned int n,
+				  bool *later)
+{
+	unsigned int i, j, dropped = 0;
+
+	/* Orderly: no new listener call on any of them from now on. */
+	for (i = 0; c->cfg.orderly && i < n; i++)
+		kmqc_pq_want_drop(gone[i], true);
+	for (i = 0; i < n; i++) {
+		struct kmqc_pq *pq = gone[i];
+
+		if (!kmqc_pq_drop(c, pq)) {
+			*later = true;
+			continue;
+		}
+		pthread_mutex_lock(&c->lock);
+		for (j = 0; j < c->npqs; j++) {
+			if (c->pqs[j] == pq) {
+				c->pqs[j] = c->pqs[--c->npqs];
+				kmqc_pq_put(pq);	/* the table's */
+				break;
+			}
+		}
+		pthread_mutex_unlock(&c->lock);
+		kmqc_info("group %s: %s/%s/%d released", c->group,
+			  pq->mq.topic, pq->mq.broker_name, pq->mq.queue_id);
+		dropped++;
+	}
+	return dropped;
+}
+
+/* Own @mq from now on (locked at its broker when that is needed). */
+static bool kmqc_take(struct kmq_push_consumer *c, const struct kmq_mq *mq)
+{
+	struct kmqc_pq *pq = kmqc_pq_new(mq), **v;
+
+	if (!pq)
+		return false;
+	pq->owner = c;
+	if (c->need_lock)
+		kmqc_pq_set_locked(pq, true);
+	pthread_mutex_lock(&c->lock);
+	v = realloc(c->pqs, (c->npqs + 1) * sizeof(*v));
+	if (v) {
+		c->pqs = v;
+		c->pqs[c->npqs++] = pq;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (!v) {
+		kmqc_pq_put(pq);
+		return false;
+	}
+	kmqc_info("group %s: %s/%s/%d taken", c->group, pq->mq.topic,
+		  pq->mq.broker_name, pq->mq.queue_id);
+	kmqc_pq_get(pq);
+	kmqc_pull_post(pq, 0);
 	return true;
 }
 
@@ -302,85 +463,69 @@ static bool kmqc_pq_drop(struct kmq_push_consumer *c, struct kmqc_pq *pq)
 static bool kmqc_apply(struct kmq_push_consumer *c, const char *topic,
 		       const struct kmq_mq *mine, unsigned int n)
 {
-	struct kmqc_pq **gone = NULL, **added = NULL;
-	unsigned int i, j, ngone = 0, nadded = 0;
-	bool changed = false;
+	struct kmqc_pq **gone = NULL, **kept = NULL;
+	unsigned int i, j, ngone = 0, nkept = 0, nfresh = 0;
+	struct kmq_mq *fresh = NULL;
+	bool changed = false, later = false, *ok = NULL;
 
 	pthread_mutex_lock(&c->lock);
 	gone = calloc(c->npqs + 1, sizeof(*gone));
-	added = calloc(n + 1, sizeof(*added));
-	if (!gone || !added) {
+	kept = calloc(c->npqs + 1, sizeof(*kept));
+	fresh = calloc(n + 1, sizeof(*fresh));
+	ok = calloc(n + 1, sizeof(*ok));
+	if (!gone || !kept || !fresh || !ok) {
 		pthread_mutex_unlock(&c->lock);
-		free(gone);
-		free(added);
-		return false;
+		goto out;
 	}
 	for (i = 0; i < c->npqs; i++) {
-		if (strcmp(c->pqs[i]->mq.topic, topic) ||
-		    kmqc_mq_in(&c->pqs[i]->mq, mine, n))
+		if (strcmp(c->pqs[i]->mq.topic, topic))
 			continue;
 		kmqc_pq_get(c->pqs[i]);
-		gone[ngone++] = c->pqs[i];
+		if (kmqc_mq_in(&c->pqs[i]->mq, mine, n))
+			kept[nkept++] = c->pqs[i];
+		else
+			gone[ngone++] = c->pqs[i];
 	}
 	for (i = 0; i < n; i++) {
-		struct kmqc_pq **v;
-
 		for (j = 0; j < c->npqs; j++)
 			if (!kmqc_mq_cmp(&c->pqs[j]->mq, &mine[i]))
 				break;
-		if (j < c->npqs)
-			continue;
-		v = realloc(c->pqs, (c->npqs + 1) * sizeof(*v));
-		if (!v)
-			break;
-		c->pqs = v;
-		c->pqs[c->npqs] = kmqc_pq_new(&mine[i]);
-		if (!c->pqs[c->npqs])
-			break;
-		c->pqs[c->npqs]->owner = c;
-		added[nadded++] = c->pqs[c->npqs++];
+		if (j == c->npqs)
+			fresh[nfresh++] = mine[i];
 	}
 	pthread_mutex_unlock(&c->lock);
 
-	for (i = 0; i < ngone; i++) {
-		struct kmqc_pq *pq = gone[i];
-
-		if (kmqc_pq_drop(c, pq)) {
-			pthread_mutex_lock(&c->lock);
-			for (j = 0; j < c->npqs; j++) {
-				if (c->pqs[j] == pq) {
-					c->pqs[j] = c->pqs[--c->npqs];
-					kmqc_pq_put(pq);	/* the table's */
-					break;
-				}
-			}
-			pthread_mutex_unlock(&c->lock);
-			kmqc_info("group %s: %s/%s/%d released", c->group,
-				  pq->mq.topic, pq->mq.broker_name,
-				  pq->mq.queue_id);
-			changed = true;
-		}
-		kmqc_pq_put(pq);
-	}
-	for (i = 0; i < nadded; i++) {
-		struct kmqc_pq *pq = added[i];
-		uint64_t delay = 0;
-
-		kmqc_info("group %s: %s/%s/%d taken", c->group, pq->mq.topic,
-			  pq->mq.broker_name, pq->mq.queue_id);
-		/*
-		 * Orderly without broker locks: the consumer that had the
-		 * queue finishes its message and commits the offset first.
-		 */
-		if (c->cfg.orderly && c->cfg.model == KMQ_CLUSTERING &&
-		    c->started)
-			delay = c->cfg.orderly_takeover_ms;
-		kmqc_pq_get(pq);
-		kmqc_pull_post(pq, delay);
+	for (i = 0; i < nkept; i++)
+		kmqc_pq_keep(c, kept[i]);
+	if (kmqc_drop_all(c, gone, ngone, &later))
 		changed = true;
+	/* Orderly: a queue is owned once its broker granted the lock. */
+	if (c->need_lock && nfresh &&
+	    kmqc_orderly_lock_new(c, fresh, nfresh, ok) < nfresh)
+		later = true;
+	for (i = 0; i < nfresh; i++) {
+		if (c->need_lock && !ok[i])
+			continue;
+		if (kmqc_take(c, &fresh[i])) {
+			changed = true;
+		} else {
+			kmqc_err("group %s: out of memory", c->group);
+			if (c->need_lock)
+				kmqc_unlock_batch(c->client, c->group,
+						  &fresh[i], 1, true);
+		}
 	}
+	if (later && !c->stopping)
+		kmqc_rebalance_later(c, KMQC_REBALANCE_LATER_MS);
+out:
+	for (i = 0; i < ngone; i++)
+		kmqc_pq_put(gone[i]);
+	for (i = 0; i < nkept; i++)
+		kmqc_pq_put(kept[i]);
 	free(gone);
-	free(added);
+	free(kept);
+	free(fresh);
+	free(ok);
 	return changed;
 }
 
@@ -433,12 +578,17 @@ static void kmqc_rebalance_now(void *arg, bool run)
 	kmqc_rebalance(c);
 }
 
-static void kmqc_rebalance_soon(struct kmq_push_consumer *c)
+void kmqc_rebalance_later(struct kmq_push_consumer *c, uint64_t delay_ms)
 {
 	if (__atomic_exchange_n(&c->rebalance_queued, true, __ATOMIC_RELAXED))
 		return;
-	if (kmqc_wq_post(&c->client->svc, 0, kmqc_rebalance_now, c))
+	if (kmqc_wq_post(&c->client->svc, delay_ms, kmqc_rebalance_now, c))
 		__atomic_store_n(&c->rebalance_queued, false, __ATOMIC_RELAXED);
+}
+
+static void kmqc_rebalance_soon(struct kmq_push_consumer *c)
+{
+	kmqc_rebalance_later(c, 0);
 }
 
 static void kmqc_rebalance_again(void *arg, bool run)
@@ -493,7 +643,9 @@ static void kmqc_persist_timer(void *arg, bool run)
 
 	if (!run)
 		return;
-	if (kmqc_offsets_persist(&c->offsets, NULL, false))
+	if (c->need_lock)
+		kmqc_orderly_persist(c);
+	else if (kmqc_offsets_persist(&c->offsets, NULL, false))
 		kmqc_info("group %s: persist offsets: %s", c->group,
 			  kmq_errmsg());
 	kmqc_wq_post(&c->client->svc, c->cfg.persist_interval_ms,
@@ -520,6 +672,14 @@ static int kmqc_push_defaults(struct kmq_push_consumer_config *cfg)
 		cfg->rebalance_interval_ms = 20000;
 	if (!cfg->persist_interval_ms)
 		cfg->persist_interval_ms = 5000;
+	if (!cfg->lock_interval_ms)
+		cfg->lock_interval_ms = KMQC_LOCK_INTERVAL_MS;
+	if (!cfg->lock_max_live_ms)
+		cfg->lock_max_live_ms = KMQC_LOCK_MAX_LIVE_MS;
+	if (cfg->lock_max_live_ms <= cfg->lock_interval_ms)
+		return kmqc_fail(-EINVAL,
+				 "lock_max_live_ms (%u) must be longer than lock_interval_ms (%u)",
+				 cfg->lock_max_live_ms, cfg->lock_interval_ms);
 	if ((unsigned int)cfg->model > KMQ_BROADCASTING ||
 	    (unsigned int)cfg->from > KMQ_CONSUME_FROM_TIMESTAMP ||
 	    (unsigned int)cfg->allocate > KMQ_ALLOCATE_AVERAGELY_BY_CIRCLE)
@@ -572,6 +732,7 @@ int kmq_push_consumer_new(const struct kmq_push_consumer_config *cfg,
 	struct kmqc_owner own = {
 		.hb_build = kmqc_push_hb,
 		.on_notify = kmqc_push_notify,
+		.on_conn_lost = kmqc_push_conn_lost,
 	};
 	struct kmq_push_consumer *c;
 	char *path = NULL;
@@ -593,6 +754,7 @@ int kmq_push_consumer_new(const struct kmq_push_consumer_config *cfg,
 	ret = kmqc_push_defaults(&c->cfg);
 	if (ret)
 		goto fail_early;
+	c->need_lock = c->cfg.orderly && c->cfg.model == KMQ_CLUSTERING;
 	if (!kmqc_strdup(&c->group, cfg->group) ||
 	    !kmqc_strdup(&c->offset_dir, cfg->offset_store_dir)) {
 		ret = kmqc_fail(-ENOMEM, "new consumer");
@@ -730,6 +892,7 @@ int kmq_push_consumer_start(struct kmq_push_consumer *c)
 	kmqc_wq_post(&c->client->svc, 0, kmqc_rebalance_timer, c);
 	kmqc_wq_post(&c->client->svc, c->cfg.persist_interval_ms,
 		     kmqc_persist_timer, c);
+	kmqc_orderly_start(c);
 	return 0;
 }
 
@@ -752,7 +915,10 @@ void kmq_push_consumer_free(struct kmq_push_consumer *c)
 		pthread_mutex_unlock(&c->pqs[i]->lock);
 	}
 	pthread_mutex_unlock(&c->lock);
-	if (c->started) {
+	if (c->started && c->need_lock) {
+		kmqc_orderly_close(c);	/* offsets, then unlocks */
+		kmqc_unregister(c->client, NULL, c->group);
+	} else if (c->started) {
 		if (kmqc_offsets_persist(&c->offsets, NULL, true))
 			kmqc_warn("group %s: offsets at close: %s", c->group,
 				  kmq_errmsg());

@@ -2,7 +2,8 @@
 /*
  * kmq_process_queue.c - a queue owned by a push consumer: its pulled
  * messages in offset order until the listener consumed them, what they
- * weigh (flow control), the offset to commit, and where to pull next.
+ * weigh (flow control), the offset to commit, where to pull next, and
+ * (orderly) the state of its lock at the broker.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,8 @@ void kmqc_pq_put(struct kmqc_pq *pq)
 	free(pq);
 }
 
-unsigned int kmqc_pq_add(struct kmqc_pq *pq, struct kmqc_msg **msgs,
-			 unsigned int n)
+unsigned int kmqc_pq_add(struct kmqc_pq *pq, unsigned int epoch,
+			 struct kmqc_msg **msgs, unsigned int n)
 {
 	unsigned int i, added = 0;
 
@@ -53,7 +54,8 @@ unsigned int kmqc_pq_add(struct kmqc_pq *pq, struct kmqc_msg **msgs,
 	for (i = 0; i < n; i++) {
 		struct kmqc_msg *m = msgs[i];
 
-		if (pq->dropped || m->pub.queue_offset <= pq->max_offset) {
+		if (pq->dropped || epoch != pq->epoch ||
+		    m->pub.queue_offset <= pq->max_offset) {
 			kmqc_msg_free(m);
 			continue;
 		}
@@ -139,16 +141,6 @@ bool kmqc_pq_dropped(struct kmqc_pq *pq)
 	return d;
 }
 
-bool kmqc_pq_yield(struct kmqc_pq *pq)
-{
-	bool y;
-
-	pthread_mutex_lock(&pq->lock);
-	y = pq->dropped || pq->drop_wanted;
-	pthread_mutex_unlock(&pq->lock);
-	return y;
-}
-
 void kmqc_pq_want_drop(struct kmqc_pq *pq, bool want)
 {
 	pthread_mutex_lock(&pq->lock);
@@ -164,4 +156,52 @@ bool kmqc_pq_empty(struct kmqc_pq *pq)
 	e = !pq->head;
 	pthread_mutex_unlock(&pq->lock);
 	return e;
+}
+
+bool kmqc_pq_lock_valid(struct kmqc_pq *pq, uint64_t max_live_ms)
+{
+	uint64_t now = kmqc_mono_ms();
+	bool v;
+
+	pthread_mutex_lock(&pq->lock);
+	v = pq->locked && now - pq->lock_ms <= max_live_ms;
+	pthread_mutex_unlock(&pq->lock);
+	return v;
+}
+
+void kmqc_pq_set_locked(struct kmqc_pq *pq, bool locked)
+{
+	pthread_mutex_lock(&pq->lock);
+	if (locked)
+		pq->lock_ms = kmqc_mono_ms();
+	else
+		pq->lock_lost = true;
+	pq->locked = locked;
+	pthread_mutex_unlock(&pq->lock);
+}
+
+void kmqc_pq_lock_lost(struct kmqc_pq *pq)
+{
+	pthread_mutex_lock(&pq->lock);
+	pq->lock_lost = true;
+	pq->locked = false;
+	pthread_mutex_unlock(&pq->lock);
+}
+
+void kmqc_pq_restart(struct kmqc_pq *pq, int64_t offset)
+{
+	struct kmqc_msg *m;
+
+	pthread_mutex_lock(&pq->lock);
+	while ((m = pq->head)) {
+		pq->head = m->next;
+		kmqc_msg_free(m);
+	}
+	pq->tail = NULL;
+	pq->count = 0;
+	pq->bytes = 0;
+	pq->max_offset = offset - 1;
+	pq->next_pull = offset;
+	pq->epoch++;
+	pthread_mutex_unlock(&pq->lock);
 }

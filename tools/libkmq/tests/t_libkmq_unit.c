@@ -5,7 +5,8 @@
  * queue selection and selectors, fault avoidance, the retry policy, send
  * statuses, the compression threshold and zlib bodies, properties and
  * message ids, batch bodies, subscriptions, route parsing, pulled records,
- * process queues, the work queue and the local offset file.
+ * process queues (and their lock state), lock answers (lockOKMQSet), the
+ * work queue and the local offset file.
  */
 #include <dirent.h>
 
@@ -648,7 +649,7 @@ static void test_pq(void)
 	for (i = 0; i < 4; i++)
 		v[i] = fake_msg(10 + i, 100);
 	v[4] = fake_msg(11, 100);	/* a duplicate offset */
-	is_int(kmqc_pq_add(pq, v, 5), 4, "4 messages added, a duplicate dropped");
+	is_int(kmqc_pq_add(pq, 0, v, 5), 4, "4 messages added, a duplicate dropped");
 	ok(pq->count == 4 && pq->bytes == 400 && pq->max_offset == 13,
 	   "count, bytes and max offset");
 	ok(kmqc_pq_over(pq, 3, 1000) && kmqc_pq_over(pq, 100, 399) &&
@@ -664,7 +665,60 @@ static void test_pq(void)
 	is_int(kmqc_pq_remove(pq, NULL, 0), -1, "an empty queue: -1");
 	ok(pq->count == 0 && pq->bytes == 0 && pq->peak == 4,
 	   "empty again; the peak stays");
+
+	/* Orderly: lock state, and a restart where another consumer was. */
+	ok(!kmqc_pq_lock_valid(pq, UINT64_MAX), "a new queue is not locked");
+	kmqc_pq_set_locked(pq, true);
+	ok(kmqc_pq_lock_valid(pq, 1000) && !pq->lock_lost,
+	   "granted: locked, valid within its life");
+	pq->lock_ms -= 2000;
+	ok(!kmqc_pq_lock_valid(pq, 1000) && kmqc_pq_lock_valid(pq, 3000),
+	   "granted 2 s ago: not valid for a 1 s life, valid for 3 s");
+	kmqc_pq_set_locked(pq, false);
+	ok(!kmqc_pq_lock_valid(pq, UINT64_MAX) && pq->lock_lost,
+	   "refused: not locked, and lost");
+	for (i = 0; i < 3; i++)
+		v[i] = fake_msg(14 + i, 10);
+	is_int(kmqc_pq_add(pq, pq->epoch, v, 3), 3, "3 more pulled");
+	kmqc_pq_restart(pq, 30);
+	ok(pq->count == 0 && !pq->head && pq->next_pull == 30 &&
+	   pq->max_offset == 29 && pq->epoch == 1,
+	   "a restart at 30 drops what was held and pulls from 30");
+	v[0] = fake_msg(30, 10);
+	is_int(kmqc_pq_add(pq, 0, v, 1), 0,
+	       "what a pull made before the restart brings is dropped");
+	v[0] = fake_msg(30, 10);
+	is_int(kmqc_pq_add(pq, 1, v, 1), 1, "what a later pull brings is kept");
 	kmqc_pq_put(pq);
+}
+
+/* ---- queue locks ------------------------------------------------------ */
+
+#define MQ_JSON(b, q) \
+	"{\"brokerName\":\"" b "\",\"queueId\":" #q ",\"topic\":\"T\"}"
+
+static void test_lock_parse(void)
+{
+	static const char ans[] = "{\"lockOKMQSet\":["
+		MQ_JSON("b", 2) "," MQ_JSON("b", 0) ","
+		MQ_JSON("b", 7) "," MQ_JSON("c", 1) ",{\"queueId\":\"1\"}]}";
+	static const char empty[] = "{\"lockOKMQSet\":[]}";
+	struct kmq_mq mqs[3] = { { "T", "b", 0 }, { "T", "b", 1 },
+				 { "T", "b", 2 } };
+	bool locked[3];
+
+	is_int(kmqc_lock_parse(ans, strlen(ans), mqs, 3, locked), 2,
+	       "lockOKMQSet: 2 of the 3 queues asked for");
+	ok(locked[0] && !locked[1] && locked[2],
+	   "... queues 0 and 2; other queues, brokers and bad entries ignored");
+	is_int(kmqc_lock_parse(empty, strlen(empty), mqs, 3, locked), 0,
+	       "an empty set: none held");
+	is_int(kmqc_lock_parse("{\"x\":1}", 7, mqs, 3, locked), -EPROTO,
+	       "no lockOKMQSet: -EPROTO");
+	is_int(kmqc_lock_parse("[1,", 3, mqs, 3, locked), -EPROTO,
+	       "not JSON: -EPROTO");
+	is_int(kmqc_lock_parse(NULL, 0, mqs, 3, locked), -EPROTO,
+	       "no body: -EPROTO");
 }
 
 /* ---- the work queue --------------------------------------------------- */
@@ -762,6 +816,7 @@ int main(void)
 	test_route();
 	test_records();
 	test_pq();
+	test_lock_parse();
 	test_wq();
 	test_offset_file();
 	return kmq_tap_done();

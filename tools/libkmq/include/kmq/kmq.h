@@ -601,7 +601,8 @@ struct kmq_consume_ctx {
 /**
  * kmq_listener_fn - consume @n messages (at most consume_batch_max),
  * sorted by queue offset, all of one queue. Runs on a consume thread.
- * Orderly: one queue is only ever in one call at a time, in order.
+ * Orderly: one queue is only ever in one call at a time, in order; in a
+ * clustering group, across all its consumers (the broker's queue lock).
  */
 typedef enum kmq_consume_status (*kmq_listener_fn)(void *arg,
 	const struct kmq_message_ext *const *msgs, unsigned int n,
@@ -615,7 +616,9 @@ typedef enum kmq_consume_status (*kmq_listener_fn)(void *arg,
  * @from: where a queue without a stored offset starts (last offset)
  * @consume_timestamp_ms: for KMQ_CONSUME_FROM_TIMESTAMP
  * @allocate: rebalance strategy (averagely)
- * @orderly: one queue at a time, in order, on one thread
+ * @orderly: one queue at a time, in order, on one thread; clustering:
+ *	a queue is only pulled and consumed while this consumer holds its
+ *	lock at the broker (see client.md)
  * @listener, @listener_arg: the consume function (required)
  * @consume_threads: threads calling the listener (4)
  * @consume_batch_max: messages per listener call (1)
@@ -628,15 +631,20 @@ typedef enum kmq_consume_status (*kmq_listener_fn)(void *arg,
  * @max_reconsume_times: deliveries before the dead-letter queue (16)
  * @retry_delay_level: delay level of retries (0: the broker's)
  * @suspend_ms: orderly pause after KMQ_CONSUME_SUSPEND (1000)
- * @orderly_takeover_ms: orderly, clustering: a queue newly given to this
- *	consumer is started this long after the rebalance, so the consumer
- *	that had it can finish its message and commit (1000); see client.md
+ * @orderly_takeover_ms: unused: orderly consumers lock their queues at
+ *	the broker instead (below); kept so that code setting it compiles
  * @rebalance_interval_ms: rebalance period (20000); also on every broker
  *	notification that the group changed
  * @persist_interval_ms: offsets committed to the broker, or written to
  *	the local file when broadcasting (5000); also on close
  * @offset_store_dir: broadcasting: directory of the local offset files
  *	(NULL: $HOME/.kmq_offsets)
+ * @lock_interval_ms: orderly, clustering: how often the locks of the
+ *	owned queues are renewed at their brokers (LOCK_BATCH_MQ, 20000)
+ * @lock_max_live_ms: orderly, clustering: a queue whose lock was last
+ *	granted longer ago than this is not consumed until it is locked
+ *	again (30000); longer than @lock_interval_ms (else -EINVAL), and
+ *	shorter than the brokers' lock expiry (60 s)
  */
 struct kmq_push_consumer_config {
 	struct kmq_client_config client;
@@ -661,6 +669,8 @@ struct kmq_push_consumer_config {
 	unsigned int rebalance_interval_ms;
 	unsigned int persist_interval_ms;
 	const char *offset_store_dir;
+	unsigned int lock_interval_ms;
+	unsigned int lock_max_live_ms;
 };
 
 KMQ_API void kmq_push_consumer_config_init(struct kmq_push_consumer_config *cfg);
@@ -688,7 +698,8 @@ KMQ_API int kmq_push_consumer_start(struct kmq_push_consumer *c);
 
 /**
  * kmq_push_consumer_free() - stop pulling, let the listeners running
- * finish, commit offsets (broker or local file), unregister, free.
+ * finish, commit offsets (broker or local file), release the queue locks
+ * (orderly, clustering), unregister, free.
  */
 KMQ_API void kmq_push_consumer_free(struct kmq_push_consumer *c);
 
