@@ -39,6 +39,7 @@ include tools/libkmq/libkmq.mk
 include tools/kmqadmin/kmqadmin.mk
 include kmod/kmod.mk
 include kmod/kunit.mk
+include selftests/selftests.mk
 
 .PHONY: all tests check test bench clean
 all: $(LIBS) $(TOOL_BINS)

@@ -108,9 +108,12 @@ int kmq_seg_prefault(struct kmq_seg *seg)
 
 	if (!madvise(seg->map, seg->size, MADV_POPULATE_WRITE))
 		return 0;
-	if (errno != EINVAL)
+	if (errno != EINVAL && errno != ENOSYS)
 		return -errno;
-	/* Kernels before 5.14: touch each page for writing. */
+	/*
+	 * Kernels before 5.14 (EINVAL), or built without madvise (ENOSYS):
+	 * touch each page for writing.
+	 */
 	for (i = 0; i < seg->size; i += KMQ_PAGE_SIZE)
 		p[i] = p[i];
 	return 0;

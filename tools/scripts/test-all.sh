@@ -10,6 +10,8 @@
 #   5. kmq.ko against Debian's 6.1 and 6.12 headers: W=1, sparse,
 #      checkpatch --strict, dkms build (TAP, by prove)
 #   6. KUnit suites of kmq.ko on a debug kernel in QEMU (make kunit)
+#   7. kmq.ko's selftests in QEMU on Debian's 6.1 and 6.12 kernels and the
+#      debug kernel, with a hard reset (make vmtest; TAP, by prove)
 # Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -47,5 +49,8 @@ prove -v -e "" kmod/scripts/check-module.sh
 
 step "KUnit: kmq.ko's suites on the debug 6.12 kernel (KASAN, lockdep) in QEMU"
 prove -v -e "" kmod/scripts/kunit-run.sh
+
+step "vmtest: kmq.ko's selftests in QEMU on 6.1, 6.12 and the debug kernel"
+make vmtest
 
 step "all suites passed"
