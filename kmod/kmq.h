@@ -13,7 +13,8 @@
  * fd bound to it one more; DETACH marks it dead, closes its files and
  * drops the registry's reference. Topics are kref'd (readers and
  * subscriptions hold them); segments are refcounted (a reader pins the
- * one it copies from, so a pinned segment is never rewritten).
+ * one it copies from, a prepared pull the ones it will send from, so a
+ * pinned segment is never rewritten).
  *
  * Locking, outermost first:
  *
@@ -28,8 +29,9 @@
  *                      ring and spare arrays, wpos, last_ts; never held
  *                      across a commitlog write, a sync or a copy to
  *                      userspace
- *   fctx->lock         per fd: its binding and subscriptions (taken
- *                      before s->lock)
+ *   fctx->lock         per fd: its binding, subscriptions and prepared
+ *                      pulls (taken before s->lock; never held across a
+ *                      socket send)
  *
  * s->flushed is written under sync_mutex and read with READ_ONCE().
  */
@@ -50,6 +52,7 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 #include "kmq_checkpoint.h"
 #include "kmq_cq.h"
@@ -270,19 +273,99 @@ struct kmq_sub {
 };
 
 /**
+ * struct kmq_kpull - a pull KMQ_IOC_PULL_PREPARE fixed: its records'
+ * ranges, pinned, waiting for (or half way through) KMQ_IOC_PULL_SEND.
+ * @store: the store, for its counters (reference held)
+ * @id: its handle in the fd's table
+ * @busy: a send runs on it (fctx->lock)
+ * @body_len: bytes of the ranges together
+ * @sent: bytes of the response sent: header first, then body
+ * @hdr: the response's first bytes (frame prefix and header), or NULL
+ * @hdr_len: bytes at @hdr
+ * @sock: the socket the response started on (an identity only: no
+ *	reference is held), NULL before the first byte went
+ * @sock_ino: that socket's inode number, with @sock
+ * @nranges: ranges used
+ * @cap: ranges allocated
+ * @ranges: the records, in queue order, each run in one segment
+ */
+struct kmq_kpull {
+	struct kmq_kstore *store;
+	u32 id;
+	bool busy;
+	u32 body_len;
+	u64 sent;
+	u8 *hdr;
+	u32 hdr_len;
+	const void *sock;
+	unsigned long sock_ino;
+	u32 nranges;
+	u32 cap;
+	struct kmq_prange ranges[] __counted_by(cap);
+};
+
+/**
  * struct kmq_fctx - per open file of /dev/kmq.
- * @lock: binding and subscriptions
+ * @lock: binding, subscriptions, prepared pulls
  * @store: the bound store (reference held), or NULL
  * @subs: subscriptions
  * @nsubs: used
  * @cap: allocated
+ * @pulls: prepared pulls by handle (struct kmq_kpull)
+ * @npulls: their number, at most KMQ_PULL_HANDLES_MAX
+ * @pull_next: the next handle to try (handles are given cyclically)
  */
 struct kmq_fctx {
-	struct mutex lock;		/* @store, @subs */
+	struct mutex lock;		/* @store, @subs, @pulls */
 	struct kmq_kstore *store;
 	struct kmq_sub *subs;
 	u32 nsubs;
 	u32 cap;
+	struct xarray pulls;
+	u32 npulls;
+	u32 pull_next;
+};
+
+/**
+ * struct kmq_lookup - a pull's lookup (KMQ_IOC_READ, KMQ_IOC_PULL_PREPARE):
+ * the queue's bounds and RocketMQ status, then the matching records,
+ * handed as contiguous ranges to @sink.
+ * @topic: topic name (checked by kmq_lookup())
+ * @queue_id: queue
+ * @offset: first queue offset wanted
+ * @max_msgs: at most this many records
+ * @max_bytes: at most this many bytes (see kmq_lookup_take())
+ * @first_always: take the first record whatever its size (pull)
+ * @tags: tag filter, or NULL
+ * @ntags: codes at @tags
+ * @sink: called with each run of records, its segment pinned for the
+ *	call; 0 or -errno (ends the lookup)
+ * @arg: for @sink
+ * @status: out: KMQ_RD_*
+ * @count: out: records taken
+ * @bytes: out: their bytes (READ's -ENOSPC: the first record's size)
+ * @next_offset: out: queue offset to ask for next
+ * @min_offset: out: queue's min offset
+ * @max_offset: out: queue's max offset
+ */
+struct kmq_lookup {
+	const char *topic;
+	u32 queue_id;
+	u64 offset;
+	u32 max_msgs;
+	u64 max_bytes;
+	bool first_always;
+	const s64 *tags;
+	u32 ntags;
+	int (*sink)(struct kmq_lookup *sc, struct kmq_kseg *seg, u64 phys,
+		    u32 len);
+	void *arg;
+	u32 status;
+	u32 count;
+	u64 bytes;
+	u64 next_offset;
+	u64 min_offset;
+	u64 max_offset;
 };
 
 extern struct workqueue_struct *kmq_wq;
@@ -395,7 +478,10 @@ void kmq_tick_work(struct work_struct *work);
 int kmq_flush_ioctl(struct kmq_kstore *s, struct kmq_flush *f);
 
 /* kmq_kread.c */
+int kmq_lookup(struct kmq_kstore *s, struct kmq_lookup *sc);
+s64 *kmq_lookup_tags(u64 utags, u32 ntags);
 int kmq_read(struct kmq_kstore *s, struct kmq_read *rd);
+int kmq_read_at(struct kmq_kstore *s, struct kmq_read_at *ra);
 int kmq_queue_info(struct kmq_kstore *s, struct kmq_queue_info *qi,
 		   bool by_time);
 
@@ -428,6 +514,18 @@ void kmq_evt_flushed(struct kmq_kstore *s);
 void kmq_evt_kick(struct kmq_kstore *s);
 void kmq_evt_rolled(struct kmq_kstore *s, u64 start);
 void kmq_evt_detached(struct kmq_kstore *s);
+
+/* kmq_kpull.c: prepared pulls and their handles */
+int kmq_pull_prepare(struct kmq_fctx *fc, struct kmq_kstore *s,
+		     struct kmq_pull *p);
+struct kmq_kpull *kmq_pull_claim(struct kmq_fctx *fc, u32 handle);
+void kmq_pull_unclaim(struct kmq_fctx *fc, struct kmq_kpull *h);
+void kmq_pull_drop(struct kmq_fctx *fc, struct kmq_kpull *h);
+void kmq_pulls_init(struct kmq_fctx *fc);
+void kmq_pulls_release(struct kmq_fctx *fc);
+
+/* kmq_ksend.c: a prepared pull into a TCP socket */
+int kmq_pull_send(struct kmq_fctx *fc, struct kmq_pull_send *ps);
 
 /* kmq_mmap.c */
 int kmq_mmap(struct file *file, struct vm_area_struct *vma);

@@ -19,17 +19,27 @@
  *   KMQ_HAVE_GENL_SPLIT_OPS genl_split_ops exist (6.2+): a dump's
  *                           request attributes moved into its genl_info;
  *                           kmq registers the portable genl_ops either way
+ *   KMQ_HAVE_SENDPAGE       kernel_sendpage() exists (before 6.5): pages
+ *                           go to TCP by sendpage. Without it they go by
+ *                           sendmsg with MSG_SPLICE_PAGES. Debian's 6.1
+ *                           defines MSG_SPLICE_PAGES too, but its TCP
+ *                           ignores the flag and copies: the probe is on
+ *                           kernel_sendpage(), never on the flag.
  */
 #ifndef _KMQ_COMPAT_H
 #define _KMQ_COMPAT_H
 
+#include <linux/bvec.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/net.h>
 #include <linux/sched.h>
 #ifdef KMQ_HAVE_FILE_LOCK_CORE
 #include <linux/filelock.h>
 #endif
 #include <linux/mount.h>
+#include <linux/socket.h>
+#include <linux/uio.h>
 #include <net/genetlink.h>
 
 /*
@@ -111,6 +121,47 @@ static inline struct nlattr **kmq_genl_dump_attrs(struct netlink_callback *cb)
 	return genl_dumpit_info(cb)->info.attrs;
 #else
 	return genl_dumpit_info(cb)->attrs;
+#endif
+}
+
+/**
+ * kmq_sock_send_pages() - lend page pieces to a socket, without copying
+ * their bytes: the socket takes its own page references.
+ * @sock: a TCP socket
+ * @bv: the pieces
+ * @n: their number
+ * @len: their bytes together
+ * @flags: MSG_* (MSG_MORE when more of the message follows)
+ *
+ * Return: bytes taken (less than @len when the socket filled up or a
+ * signal came), or -errno when none were.
+ */
+static inline int kmq_sock_send_pages(struct socket *sock, struct bio_vec *bv,
+				      unsigned int n, size_t len, int flags)
+{
+#ifdef KMQ_HAVE_SENDPAGE
+	unsigned int i;
+	int done = 0, ret = 0;
+
+	for (i = 0; i < n; i++) {
+		int f = flags;
+
+		if (i + 1 < n || (flags & MSG_MORE))
+			f |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
+		ret = kernel_sendpage(sock, bv[i].bv_page, bv[i].bv_offset,
+				      bv[i].bv_len, f);
+		if (ret <= 0)
+			break;
+		done += ret;
+		if ((unsigned int)ret < bv[i].bv_len)
+			break;
+	}
+	return done ?: ret;
+#else
+	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES };
+
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, n, len);
+	return sock_sendmsg(sock, &msg);
 #endif
 }
 

@@ -2,7 +2,7 @@
 /*
  * kmq_dev.c - /dev/kmq, the misc device kmqd and local consumers talk to:
  * open/release of the per-fd context (its bound store, its
- * subscriptions), ioctl, poll and mmap entry points.
+ * subscriptions, its prepared pulls), ioctl, poll and mmap entry points.
  *
  * The node is created mode 0660, owned by root; the udev rule shipped in
  * kmod/udev/60-kmq.rules gives it to group kmq where that group exists.
@@ -24,6 +24,7 @@ static int kmq_open(struct inode *inode, struct file *file)
 	if (!fc)
 		return -ENOMEM;
 	mutex_init(&fc->lock);
+	kmq_pulls_init(fc);
 	file->private_data = fc;
 	return nonseekable_open(inode, file);
 }
@@ -33,6 +34,7 @@ static int kmq_release(struct inode *inode, struct file *file)
 	struct kmq_fctx *fc = file->private_data;
 
 	kmq_subs_clear(fc);
+	kmq_pulls_release(fc);
 	if (fc->store)
 		kmq_store_put(fc->store);
 	kfree(fc->subs);

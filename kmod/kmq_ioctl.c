@@ -29,6 +29,9 @@ union kmq_ioc_arg {
 	struct kmq_subscribe subscribe;
 	struct kmq_ready ready;
 	struct kmq_store_info store_info;
+	struct kmq_read_at read_at;
+	struct kmq_pull_send pull_send;
+	struct kmq_pull pull;
 };
 
 /**
@@ -67,6 +70,11 @@ static const struct kmq_ioc_desc kmq_ioc_descs[] = {
 	KMQ_DESC(12, struct kmq_ready, KMQ_READY_SIZE_VER0, true, false),
 	KMQ_DESC(13, struct kmq_store_info, KMQ_STORE_INFO_SIZE_VER0, true,
 		 true),
+	KMQ_DESC(14, struct kmq_read_at, KMQ_READ_AT_SIZE_VER0, true, true),
+	/* A prepared pull belongs to the fd: it outlives a detach. */
+	KMQ_DESC(15, struct kmq_pull_send, KMQ_PULL_SEND_SIZE_VER0, true,
+		 false),
+	KMQ_DESC(16, struct kmq_pull, KMQ_PULL_SIZE_VER0, true, true),
 };
 
 static int kmq_topic_check(const struct kmq_topic *t, bool set)
@@ -93,8 +101,8 @@ static int kmq_topic_list_check(const struct kmq_topic_list *tl)
 }
 
 /* A command on the fd's bound store. */
-static int kmq_ioc_store(struct kmq_kstore *s, unsigned int nr,
-			 union kmq_ioc_arg *u)
+static int kmq_ioc_store(struct kmq_fctx *fc, struct kmq_kstore *s,
+			 unsigned int nr, union kmq_ioc_arg *u)
 {
 	switch (nr) {
 	case _IOC_NR(KMQ_IOC_TOPIC_SET):
@@ -125,6 +133,10 @@ static int kmq_ioc_store(struct kmq_kstore *s, unsigned int nr,
 			return -EINVAL;
 		kmq_store_fill_info(s, &u->store_info);
 		return 0;
+	case _IOC_NR(KMQ_IOC_READ_AT):
+		return kmq_read_at(s, &u->read_at);
+	case _IOC_NR(KMQ_IOC_PULL_PREPARE):
+		return kmq_pull_prepare(fc, s, &u->pull);
 	}
 	return -ENOTTY;
 }
@@ -151,6 +163,8 @@ static int kmq_ioc_dispatch(struct kmq_fctx *fc, unsigned int nr,
 			return kmq_subscribe(fc, &u->subscribe);
 		case _IOC_NR(KMQ_IOC_READY):
 			return kmq_ready(fc, &u->ready);
+		case _IOC_NR(KMQ_IOC_PULL_SEND):
+			return kmq_pull_send(fc, &u->pull_send);
 		}
 		return -ENOTTY;
 	}
@@ -159,7 +173,7 @@ static int kmq_ioc_dispatch(struct kmq_fctx *fc, unsigned int nr,
 		return -ENXIO;
 	ret = kmq_store_enter(s);
 	if (!ret) {
-		ret = kmq_ioc_store(s, nr, u);
+		ret = kmq_ioc_store(fc, s, nr, u);
 		if (ret && ret != -ENOSPC && ret != -ENOENT)
 			atomic64_inc(&s->errors);
 		kmq_store_leave(s);
@@ -204,7 +218,8 @@ long kmq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	ret = kmq_ioc_dispatch(file->private_data, nr, d, &u);
 	/* A read whose first record does not fit says how big it is. */
 	if (d->out && (!ret || (ret == -ENOSPC &&
-				nr == _IOC_NR(KMQ_IOC_READ)))) {
+				(nr == _IOC_NR(KMQ_IOC_READ) ||
+				 nr == _IOC_NR(KMQ_IOC_READ_AT))))) {
 		if (copy_to_user(uarg, &u, min(usize, d->ksize)))
 			return -EFAULT;
 	}

@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * kmq_kread.c - reads from the kernel store: KMQ_IOC_READ (a pull's
- * records copied whole into a user buffer), KMQ_IOC_QUEUE_INFO and
- * KMQ_IOC_OFFSET_BY_TIME.
+ * kmq_kread.c - reads from the kernel store: the lookup a pull makes
+ * (kmq_lookup(), shared by KMQ_IOC_READ and KMQ_IOC_PULL_PREPARE), READ
+ * (the records copied whole into a user buffer), READ_AT (the record at
+ * a commitlog offset), QUEUE_INFO and OFFSET_BY_TIME.
  *
- * A read looks up the queue's bounds under s->lock, then walks its
+ * A lookup takes the queue's bounds under s->lock, then walks its
  * consume-queue entries with no lock held: statuses, tag filtering and
  * the 16000-entry scan limit follow the userspace store's
- * kmq_store_read(). Records are copied from the page cache of a pinned
- * segment; a segment the ring reclaims while pinned is unlinked rather
- * than reused, so the bytes copied are the record's, never another's.
+ * kmq_store_read(). Runs of records go to the lookup's sink with their
+ * segment pinned; a segment the ring reclaims while pinned is unlinked
+ * rather than reused, so the bytes are the record's, never another's.
  * An entry whose segment left the ring before it was pinned ends the
- * read (OFFSET_TOO_SMALL when nothing was copied yet).
+ * lookup (OFFSET_TOO_SMALL when nothing was taken yet).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -21,8 +22,11 @@
 #include <linux/uaccess.h>
 
 #include "kmq.h"
+#include "kmq_endian.h"
 
 #define KMQ_READ_CHUNK	16	/* consume-queue entries read at once */
+/* No record is longer: the largest body, and room for the rest. */
+#define KMQ_READ_AT_MAX	(KMQ_MAX_MESSAGE_MAX + (256U << 10))
 
 /* The queue a request names: topic ref in *@tp (s->lock not held). */
 static struct kmq_kqueue *kmq_req_queue(struct kmq_kstore *s,
@@ -58,29 +62,23 @@ static struct kmq_kqueue *kmq_req_queue(struct kmq_kstore *s,
 
 struct kmq_rstate {
 	struct kmq_kstore *s;
-	struct kmq_read *rd;
-	const s64 *tags;
+	struct kmq_lookup *sc;
 	u64 wpos;
 	struct kmq_kseg *cur;	/* pinned: segment of the last entry */
 	struct kmq_kseg *rseg;	/* pinned: segment of the pending range */
 	u64 rstart;		/* pending range: commitlog offset */
 	u32 rlen;
-	u32 copied;		/* bytes already in the user buffer */
 };
 
+/* Hand the pending range to the lookup's sink and drop its pin. */
 static int kmq_range_flush(struct kmq_rstate *st)
 {
-	u8 __user *dst = u64_to_user_ptr(st->rd->buf);
 	int ret = 0;
 
 	if (!st->rseg)
 		return 0;
 	if (st->rlen)
-		ret = kmq_vfs_copy_to_user(st->rseg->file,
-					   st->rstart - st->rseg->start,
-					   dst + st->copied, st->rlen);
-	if (!ret)
-		st->copied += st->rlen;
+		ret = st->sc->sink(st->sc, st->rseg, st->rstart, st->rlen);
 	kmq_seg_put(st->rseg);
 	st->rseg = NULL;
 	st->rlen = 0;
@@ -107,34 +105,36 @@ static struct kmq_kseg *kmq_entry_seg(struct kmq_rstate *st, u64 phys,
 
 /*
  * One entry: 1 taken, 0 skipped, 2 stop before it (full), or -errno.
- * -ENOSPC when the first matching record does not fit the buffer.
+ * -ENOSPC when the first matching record does not fit (READ).
  */
-static int kmq_read_entry(struct kmq_rstate *st, u64 idx,
-			  const struct kmq_cq_entry *e, u64 qmin)
+static int kmq_lookup_entry(struct kmq_rstate *st, u64 idx,
+			    const struct kmq_cq_entry *e, u64 qmin)
 {
-	struct kmq_read *rd = st->rd;
+	struct kmq_lookup *sc = st->sc;
 	struct kmq_kseg *seg;
+	int take;
 
 	seg = e->size ? kmq_entry_seg(st, e->phys_offset, e->size) : NULL;
 	if (!seg) {
 		/* Reclaimed under us, or a hole: never hand out bytes. */
-		if (!rd->count && e->size && e->phys_offset < st->wpos) {
-			rd->status = KMQ_RD_OFFSET_TOO_SMALL;
-			rd->next_offset = qmin;
+		if (!sc->count && e->size && e->phys_offset < st->wpos) {
+			sc->status = KMQ_RD_OFFSET_TOO_SMALL;
+			sc->next_offset = qmin;
 			return 2;
 		}
-		rd->next_offset = idx + 1;
+		sc->next_offset = idx + 1;
 		return 0;
 	}
-	if (!kmq_tags_match(st->tags, rd->ntags, e->tags_code)) {
-		rd->next_offset = idx + 1;
+	if (!kmq_tags_match(sc->tags, sc->ntags, e->tags_code)) {
+		sc->next_offset = idx + 1;
 		return 0;
 	}
-	if ((u64)rd->bytes + e->size > rd->buf_len) {
-		if (rd->count)
-			return 2;
-		rd->bytes = e->size;
-		return -ENOSPC;
+	take = kmq_lookup_take(sc->count, sc->bytes, e->size, sc->max_bytes,
+			       sc->first_always);
+	if (take <= 0) {
+		if (take == -ENOSPC)
+			sc->bytes = e->size;
+		return take ?: 2;
 	}
 	if (st->rseg != seg || st->rstart + st->rlen != e->phys_offset) {
 		int ret = kmq_range_flush(st);
@@ -146,20 +146,20 @@ static int kmq_read_entry(struct kmq_rstate *st, u64 idx,
 		st->rstart = e->phys_offset;
 	}
 	st->rlen += e->size;
-	rd->count++;
-	rd->bytes += e->size;
-	rd->next_offset = idx + 1;
+	sc->count++;
+	sc->bytes += e->size;
+	sc->next_offset = idx + 1;
 	return 1;
 }
 
-/* Walk the entries from rd->offset (no lock held). */
-static int kmq_read_scan(struct kmq_rstate *st, struct kmq_kqueue *q,
-			 u64 qmin, u64 qmax)
+/* Walk the entries from sc->offset (no lock held). */
+static int kmq_lookup_entries(struct kmq_rstate *st, struct kmq_kqueue *q,
+			      u64 qmin, u64 qmax)
 {
 	struct kmq_cq_entry ents[KMQ_READ_CHUNK];
-	struct kmq_read *rd = st->rd;
+	struct kmq_lookup *sc = st->sc;
 	u32 per = st->s->g.cq_file_entries;
-	u64 idx = rd->offset, scanned = 0;
+	u64 idx = sc->offset, scanned = 0;
 	int ret = 0;
 
 	while (idx < qmax && scanned < KMQ_READ_SCAN_MAX) {
@@ -173,14 +173,96 @@ static int kmq_read_scan(struct kmq_rstate *st, struct kmq_kqueue *q,
 		if (ret)
 			return ret;
 		for (i = 0; i < n; i++, idx++, scanned++) {
-			ret = kmq_read_entry(st, idx, &ents[i], qmin);
+			ret = kmq_lookup_entry(st, idx, &ents[i], qmin);
 			if (ret < 0)
 				return ret;
-			if (ret == 2 || rd->count == rd->max_msgs)
+			if (ret == 2 || sc->count == sc->max_msgs)
 				return 0;
 		}
 	}
 	return 0;
+}
+
+/**
+ * kmq_lookup() - a pull's lookup: the queue's bounds, the RocketMQ status,
+ * then the matching records, handed to @sc->sink as contiguous ranges.
+ * @s: store
+ * @sc: the request; status, count, bytes and offsets are filled
+ *
+ * Return: 0 (see @sc->status), -ENOSPC (READ: the first record does not
+ * fit; @sc->bytes says its size), -ENOENT, -ERANGE, -EINVAL, or the
+ * sink's error. On an error the sink may have been called: its caller
+ * undoes what it kept.
+ */
+int kmq_lookup(struct kmq_kstore *s, struct kmq_lookup *sc)
+{
+	struct kmq_rstate st = { .s = s, .sc = sc };
+	struct kmq_ktopic *t;
+	struct kmq_kqueue *q;
+	u64 qmin, qmax;
+	int ret = 0;
+
+	q = kmq_req_queue(s, sc->topic, sc->queue_id, &t, &ret);
+	if (!q)
+		return ret;
+	mutex_lock(&s->lock);
+	qmin = q->min;
+	qmax = q->max;
+	st.wpos = s->wpos;
+	mutex_unlock(&s->lock);
+
+	sc->count = 0;
+	sc->bytes = 0;
+	sc->min_offset = qmin;
+	sc->max_offset = qmax;
+	sc->status = kmq_read_start_status(qmin, qmax, sc->offset,
+					   &sc->next_offset);
+	if (sc->status == KMQ_RD_NO_MATCH) {
+		ret = kmq_lookup_entries(&st, q, qmin, qmax);
+		if (!ret)
+			ret = kmq_range_flush(&st);
+		if (!ret && sc->count)
+			sc->status = KMQ_RD_FOUND;
+	}
+	if (sc->status == KMQ_RD_OFFSET_TOO_SMALL) {
+		/* The min offset may have moved since the snapshot. */
+		mutex_lock(&s->lock);
+		sc->min_offset = q->min;
+		sc->next_offset = q->min;
+		mutex_unlock(&s->lock);
+	}
+	if (st.rseg)
+		kmq_seg_put(st.rseg);
+	if (st.cur)
+		kmq_seg_put(st.cur);
+	kmq_topic_put(t);
+	return ret;
+}
+
+/**
+ * kmq_lookup_tags() - copy a request's tag codes in.
+ * @utags: user pointer to @ntags codes, or 0
+ * @ntags: their number (at most KMQ_TAGS_MAX, checked by the caller)
+ *
+ * Return: the codes (kfree() them), NULL for no filter, or an ERR_PTR.
+ */
+s64 *kmq_lookup_tags(u64 utags, u32 ntags)
+{
+	if (!ntags || !utags)
+		return NULL;
+	return memdup_user(u64_to_user_ptr(utags), ntags * sizeof(s64));
+}
+
+/* READ's sink: the range's bytes go to the user buffer, after the rest. */
+static int kmq_read_sink(struct kmq_lookup *sc, struct kmq_kseg *seg, u64 phys,
+			 u32 len)
+{
+	struct kmq_read *rd = sc->arg;
+	u8 __user *dst = u64_to_user_ptr(rd->buf);
+	u32 copied = sc->bytes - len;	/* the range is counted already */
+
+	return kmq_vfs_copy_to_user(seg->file, phys - seg->start,
+				    dst + copied, len);
 }
 
 /**
@@ -193,58 +275,37 @@ static int kmq_read_scan(struct kmq_rstate *st, struct kmq_kqueue *q,
  */
 int kmq_read(struct kmq_kstore *s, struct kmq_read *rd)
 {
-	struct kmq_rstate st = { .s = s, .rd = rd };
-	struct kmq_ktopic *t;
-	struct kmq_kqueue *q;
-	s64 *tags = NULL;
-	u64 qmin, qmax;
-	int ret = 0;
+	struct kmq_lookup sc = {
+		.topic = rd->topic,
+		.queue_id = rd->queue_id,
+		.offset = rd->offset,
+		.max_msgs = rd->max_msgs,
+		.max_bytes = rd->buf_len,
+		.ntags = rd->ntags,
+		.sink = kmq_read_sink,
+		.arg = rd,
+	};
+	s64 *tags;
+	int ret;
 
 	if (rd->flags || rd->__rsvd || !rd->max_msgs ||
 	    rd->max_msgs > KMQ_READ_SCAN_MAX || rd->ntags > KMQ_TAGS_MAX)
 		return -EINVAL;
-	if (rd->ntags && rd->tags) {
-		tags = memdup_user(u64_to_user_ptr(rd->tags),
-				   rd->ntags * sizeof(*tags));
-		if (IS_ERR(tags))
-			return PTR_ERR(tags);
-	} else {
+	tags = kmq_lookup_tags(rd->tags, rd->ntags);
+	if (IS_ERR(tags))
+		return PTR_ERR(tags);
+	sc.tags = tags;
+	if (!tags) {
+		sc.ntags = 0;
 		rd->ntags = 0;
 	}
-	st.tags = tags;
-	q = kmq_req_queue(s, rd->topic, rd->queue_id, &t, &ret);
-	if (!q)
-		goto out_tags;
-	mutex_lock(&s->lock);
-	qmin = q->min;
-	qmax = q->max;
-	st.wpos = s->wpos;
-	mutex_unlock(&s->lock);
-
-	rd->count = 0;
-	rd->bytes = 0;
-	rd->min_offset = qmin;
-	rd->max_offset = qmax;
-	rd->status = kmq_read_start_status(qmin, qmax, rd->offset,
-					   &rd->next_offset);
-	if (rd->status == KMQ_RD_NO_MATCH) {
-		ret = kmq_read_scan(&st, q, qmin, qmax);
-		if (!ret)
-			ret = kmq_range_flush(&st);
-		if (!ret && rd->count)
-			rd->status = KMQ_RD_FOUND;
-	}
-	if (rd->status == KMQ_RD_OFFSET_TOO_SMALL) {
-		/* The min offset may have moved since the snapshot. */
-		mutex_lock(&s->lock);
-		rd->min_offset = q->min;
-		rd->next_offset = q->min;
-		mutex_unlock(&s->lock);
-	}
-	if (st.rseg)
-		kmq_seg_put(st.rseg);
-	if (st.cur)
-		kmq_seg_put(st.cur);
+	ret = kmq_lookup(s, &sc);
+	rd->status = sc.status;
+	rd->count = sc.count;
+	rd->bytes = sc.bytes;
+	rd->next_offset = sc.next_offset;
+	rd->min_offset = sc.min_offset;
+	rd->max_offset = sc.max_offset;
 	if (ret == -ENOSPC) {
 		rd->count = 0;
 	} else if (ret) {
@@ -254,9 +315,82 @@ int kmq_read(struct kmq_kstore *s, struct kmq_read *rd)
 		atomic64_add(rd->count, &s->reads);
 		atomic64_add(rd->bytes, &s->read_bytes);
 	}
-	kmq_topic_put(t);
-out_tags:
 	kfree(tags);
+	return ret;
+}
+
+/* The ring segment holding @phys, pinned, if @phys is written. */
+static struct kmq_kseg *kmq_pin_written(struct kmq_kstore *s, u64 phys,
+					u64 *wpos)
+{
+	struct kmq_kseg *seg = NULL;
+
+	mutex_lock(&s->lock);
+	*wpos = s->wpos;
+	if (phys < s->wpos)
+		seg = kmq_ring_find(s, phys);
+	if (seg)
+		kmq_seg_get(seg);
+	mutex_unlock(&s->lock);
+	return seg;
+}
+
+/**
+ * kmq_read_at() - KMQ_IOC_READ_AT: the record stored at a commitlog
+ * offset (view by message id), decoded and checked before it is copied.
+ * @s: store
+ * @ra: the request; record_size is filled
+ *
+ * Return: 0, -EINVAL (flags), -ERANGE (not between the commitlog's min
+ * and write offsets), -EBADMSG (no record starts there), -ENOSPC (the
+ * buffer is smaller: @ra->record_size says the size), -EFAULT, -ENOMEM.
+ */
+int kmq_read_at(struct kmq_kstore *s, struct kmq_read_at *ra)
+{
+	struct kmq_record r;
+	struct kmq_kseg *seg;
+	u64 phys = ra->phys_offset, wpos, avail;
+	u8 head[4];
+	u32 total;
+	void *buf;
+	int ret;
+
+	if (ra->flags)
+		return -EINVAL;
+	ra->record_size = 0;
+	seg = kmq_pin_written(s, phys, &wpos);
+	if (!seg)
+		return -ERANGE;
+	avail = min(seg->start + s->g.segment_size, wpos) - phys;
+	ret = avail < sizeof(head) ? -EBADMSG :
+	      kmq_vfs_read(seg->file, head, sizeof(head), phys - seg->start);
+	if (ret < 0)
+		goto out;
+	total = kmq_get_be32(head);
+	ret = -EBADMSG;
+	if (total < KMQ_BLANK_SIZE || total > avail ||
+	    total > KMQ_READ_AT_MAX)
+		goto out;
+	buf = kvmalloc(total, GFP_KERNEL);
+	ret = -ENOMEM;
+	if (!buf)
+		goto out;
+	ret = kmq_vfs_read(seg->file, buf, total, phys - seg->start);
+	if (ret >= 0)
+		ret = (u32)ret == total ? 0 : -EBADMSG;
+	if (!ret && (kmq_record_decode(buf, total, &r, 0) ||
+		     r.phys_offset != phys))
+		ret = -EBADMSG;
+	if (!ret) {
+		ra->record_size = total;
+		if (total > ra->buf_len)
+			ret = -ENOSPC;
+		else if (copy_to_user(u64_to_user_ptr(ra->buf), buf, total))
+			ret = -EFAULT;
+	}
+	kvfree(buf);
+out:
+	kmq_seg_put(seg);
 	return ret;
 }
 

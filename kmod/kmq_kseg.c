@@ -12,15 +12,16 @@
  * The worker (kmq_alloc_work) prepares the next segment and brings its
  * pages into the page cache, so the writer finds them resident. When
  * the ring is full the oldest segment is reclaimed: every queue's min
- * offset moves past it and, if nobody holds it (no reader pin, never
- * mapped), the file is renamed to the new start and reused as the
- * userspace store does; otherwise it is unlinked and a fresh file made,
- * so bytes a reader or a mapping holds never change.
+ * offset moves past it and, if nobody holds it (no reader or pull pin,
+ * never mapped), the file is renamed to the new start and renewed as the
+ * userspace store does (kmq_seg_renew()); otherwise it is unlinked and a
+ * fresh file made, so bytes a reader or a mapping holds never change.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/falloc.h>
 #include <linux/math64.h>
 #include <linux/pagemap.h>
 #include <linux/sched.h>
@@ -269,6 +270,26 @@ static struct kmq_kseg *kmq_ring_drop_oldest(struct kmq_kstore *s)
 	return seg;
 }
 
+/*
+ * Give a reused segment fresh pages: punch its old ones out of the page
+ * cache and the file, then allocate its blocks again. Pages a socket
+ * still holds (sent by PULL_SEND: a retransmit queue, a loopback peer's
+ * receive queue) leave the file with their bytes, so the wire never
+ * carries the new records in the old ones' place; and no old record is
+ * left for recovery to misread.
+ */
+static int kmq_seg_renew(struct kmq_kstore *s, struct kmq_kseg *seg)
+{
+	int ret;
+
+	ret = vfs_fallocate(seg->file, FALLOC_FL_PUNCH_HOLE |
+			    FALLOC_FL_KEEP_SIZE, 0, s->g.segment_size);
+	if (ret)
+		return ret;
+	ret = vfs_fallocate(seg->file, 0, 0, s->g.segment_size);
+	return ret == -EOPNOTSUPP ? 0 : ret;
+}
+
 static void kmq_seg_discard(struct kmq_kstore *s, struct kmq_kseg *seg)
 {
 	char name[48];
@@ -318,17 +339,15 @@ static int kmq_ring_prepare(struct kmq_kstore *s)
 	if (old && reuse) {
 		char from[48], to[48];
 
-		/*
-		 * Its old records stay until overwritten: each carries its
-		 * old PHYSICALOFFSET, which recovery refuses at the new one.
-		 */
 		snprintf(from, sizeof(from), "%020llu", old->start);
 		snprintf(to, sizeof(to), "%020llu", next);
 		ret = kmq_vfs_rename(s, "commitlog", from, to);
 		if (!ret) {
 			old->start = next;
 			old->last_ts = kmq_now_ms();
-			seg = old;
+			/* Without a hole punch it goes: a new file instead. */
+			if (!kmq_seg_renew(s, old))
+				seg = old;
 		}
 	}
 	if (old && !seg)

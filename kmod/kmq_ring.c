@@ -2,7 +2,8 @@
 /*
  * kmq_ring.c - pure decision helpers of the kernel store (kmq_ring.h):
  * the arithmetic of the segment ring, the rule by which recovery accepts
- * a record, a read's starting status, the tag filter and the name rules.
+ * a record, a read's starting status and size limit, the tag filter, the
+ * name rules, and a pull's frame prefix and range lookup.
  * They touch no file and take no lock, so KUnit tests them directly.
  */
 #include <linux/errno.h>
@@ -191,4 +192,49 @@ bool kmq_async_flush_due(u64 dirty, u64 min_bytes, u64 now_ms,
 	if (dirty >= min_bytes)
 		return true;
 	return now_ms - last_full_ms >= full_ms;
+}
+
+int kmq_lookup_take(u32 count, u64 bytes, u32 size, u64 max_bytes,
+		    bool first_always)
+{
+	if (bytes + size <= max_bytes)
+		return 1;
+	if (count)
+		return 0;
+	return first_always ? 1 : -ENOSPC;
+}
+
+int kmq_pull_frame(u8 *frame, u32 hdr_len, u64 body_len)
+{
+	u64 total;
+	u32 hlen;
+
+	if (hdr_len < KMQ_FRAME_PREFIX)
+		return -EINVAL;
+	hlen = hdr_len - KMQ_FRAME_PREFIX;
+	if (body_len > S32_MAX || hlen > 0xffffff)
+		return -EMSGSIZE;
+	total = (u64)hdr_len - 4 + body_len;	/* cannot wrap now */
+	if (total > S32_MAX)
+		return -EMSGSIZE;
+	kmq_put_be32(frame, (u32)total);
+	frame[5] = (hlen >> 16) & 0xff;
+	frame[6] = (hlen >> 8) & 0xff;
+	frame[7] = hlen & 0xff;
+	return 0;
+}
+
+u32 kmq_pull_locate(const struct kmq_prange *r, u32 n, u64 off, u64 *in)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		if (off < r[i].len) {
+			*in = off;
+			return i;
+		}
+		off -= r[i].len;
+	}
+	*in = 0;
+	return n;
 }

@@ -165,4 +165,61 @@ int kmq_rec_store_ts(const void *hdr, u32 len, u64 *ts);
 bool kmq_async_flush_due(u64 dirty, u64 min_bytes, u64 now_ms,
 			 u64 last_full_ms, u64 full_ms);
 
+/**
+ * kmq_lookup_take() - whether a read or a pull takes the next matching
+ * record, given what it holds.
+ * @count: records taken so far
+ * @bytes: their bytes
+ * @size: the record's TOTALSIZE
+ * @max_bytes: the byte limit (READ: the buffer; pull: max_bytes)
+ * @first_always: a pull takes its first record whatever its size
+ *	(RocketMQ's broker does); a read cannot
+ *
+ * Return: 1 to take it, 0 to stop before it, -ENOSPC when it is the
+ * first and does not fit (read).
+ */
+int kmq_lookup_take(u32 count, u64 bytes, u32 size, u64 max_bytes,
+		    bool first_always);
+
+/* Bytes of a remoting frame before its header: total and header length. */
+#define KMQ_FRAME_PREFIX	8
+
+/**
+ * kmq_pull_frame() - fill a remoting frame's length prefix:
+ * [be32 total][type byte, be24 header length], total = 4 + header length
+ * + body length. The serialization type (byte 4) is kept.
+ * @frame: the frame's first @hdr_len bytes: prefix and header
+ * @hdr_len: prefix plus header
+ * @body_len: bytes of body that follow
+ *
+ * Return: 0, -EINVAL (@hdr_len below the prefix), -EMSGSIZE (the total
+ * does not fit RocketMQ's signed 32-bit length, or the header its 24).
+ */
+int kmq_pull_frame(u8 *frame, u32 hdr_len, u64 body_len);
+
+struct kmq_kseg;
+
+/**
+ * struct kmq_prange - a run of whole records of a prepared pull.
+ * @seg: the segment holding them (pinned)
+ * @pos: file offset in @seg
+ * @len: bytes
+ */
+struct kmq_prange {
+	struct kmq_kseg *seg;
+	u64 pos;
+	u32 len;
+};
+
+/**
+ * kmq_pull_locate() - the range a body offset falls in.
+ * @r: the ranges, in body order
+ * @n: their number
+ * @off: offset into the body (their concatenation)
+ * @in: out: offset inside the range returned
+ *
+ * Return: the range's index, or @n when @off is at or past the end.
+ */
+u32 kmq_pull_locate(const struct kmq_prange *r, u32 n, u64 off, u64 *in);
+
 #endif /* _KMQ_RING_H */

@@ -526,6 +526,152 @@ struct kmq_read_at {
 
 #define KMQ_READ_AT_SIZE_VER0	32
 
+/*
+ * Zero-copy pull delivery: KMQ_IOC_PULL_PREPARE then KMQ_IOC_PULL_SEND.
+ *
+ * A RocketMQ pull response is one remoting frame,
+ *
+ *   [be32 total][be32 type << 24 | header length][header][body]
+ *   total = 4 + header length + body length,
+ *
+ * whose header carries what the lookup found (status, nextBeginOffset,
+ * minOffset, maxOffset), so it can only be written once the lookup is
+ * done. A pull therefore costs two system calls, whatever the number of
+ * records:
+ *
+ *  1. KMQ_IOC_PULL_PREPARE looks the records up (as KMQ_IOC_READ does),
+ *     fixes their exact byte ranges, pins them, and returns the status,
+ *     count, body length and offsets plus a handle kept in the fd.
+ *  2. KMQ_IOC_PULL_SEND(handle, socket, header) sends the header, then
+ *     the ranges straight from the page cache into the TCP socket: the
+ *     pages go to the socket by reference (MSG_SPLICE_PAGES, or
+ *     sendpage before 6.5), the CPU never copies a record byte.
+ *
+ * A non-blocking socket (O_NONBLOCK or KMQ_PULL_SEND_NONBLOCK) may take
+ * part of the response: PULL_SEND returns 0 with @sent below @total and
+ * the caller calls it again with @offset = @sent once the socket is
+ * writable (no header then); -EAGAIN when nothing could be sent. The
+ * handle lives until the whole response is sent, until
+ * KMQ_PULL_SEND_CANCEL, until the socket fails a send (-EPIPE,
+ * -ECONNRESET...; a refused request, -EINVAL and the like, keeps it), or
+ * until the fd is closed. The records' pages stay
+ * those of the records until the socket lets go of them: the ring gives
+ * a reused segment fresh pages (its old ones are punched out of the page
+ * cache), so bytes in flight never change.
+ */
+
+/* Records one pull may prepare, and the body bytes it may take. */
+#define KMQ_PULL_MSGS_MAX	1024
+#define KMQ_PULL_BYTES_MAX	(256U << 20)
+/* Prepared, not yet sent pulls per fd. */
+#define KMQ_PULL_HANDLES_MAX	1024
+/* Largest response header PULL_SEND takes. */
+#define KMQ_PULL_HDR_MAX	16384
+
+/**
+ * struct kmq_pull - KMQ_IOC_PULL_PREPARE: look a pull's records up and pin
+ * them for KMQ_IOC_PULL_SEND.
+ * @size: sizeof(struct kmq_pull)
+ * @flags: zero
+ * @offset: first queue offset wanted
+ * @tags: user pointer to @ntags __s64 tag codes (0 or @ntags 0: all)
+ * @queue_id: queue
+ * @max_msgs: at most this many records (1 to KMQ_PULL_MSGS_MAX)
+ * @max_bytes: at most this many bytes of records, except that the first
+ *	matching record is always taken (0: KMQ_PULL_BYTES_MAX, the most)
+ * @ntags: tag codes at @tags, at most KMQ_TAGS_MAX
+ * @topic: topic name
+ * @status: out: KMQ_RD_*, as KMQ_IOC_READ
+ * @count: out: records prepared
+ * @bytes: out: their bytes: the frame's body length
+ * @handle: out: non-zero when @count is (the records wait for PULL_SEND)
+ * @next_offset: out: queue offset to ask for next
+ * @min_offset: out: queue's min offset
+ * @max_offset: out: queue's max offset (one past the last entry)
+ *
+ * Statuses, tag filtering and the scan limit are KMQ_IOC_READ's. The
+ * records are pinned until the handle goes: -ENOBUFS when the fd holds
+ * KMQ_PULL_HANDLES_MAX handles already.
+ */
+struct kmq_pull {
+	__u32 size;
+	__u32 flags;
+	__u64 offset;
+	__u64 tags;
+	__u32 queue_id;
+	__u32 max_msgs;
+	__u32 max_bytes;
+	__u32 ntags;
+	char topic[KMQ_TOPIC_NAME_MAX];
+	__u32 status;
+	__u32 count;
+	__u32 bytes;
+	__u32 handle;
+	__u64 next_offset;
+	__u64 min_offset;
+	__u64 max_offset;
+};
+
+#define KMQ_PULL_SIZE_VER0	208
+
+/* kmq_pull_send.flags */
+#define KMQ_PULL_SEND_NONBLOCK	0x1	/* never wait, even on a blocking socket */
+#define KMQ_PULL_SEND_FRAME	0x2	/* write the frame's two lengths */
+#define KMQ_PULL_SEND_COPY	0x4	/* copy the records (transferMsgByHeap) */
+#define KMQ_PULL_SEND_CANCEL	0x8	/* release the handle, send nothing */
+#define KMQ_PULL_SEND_FLAGS	(KMQ_PULL_SEND_NONBLOCK | KMQ_PULL_SEND_FRAME | \
+				 KMQ_PULL_SEND_COPY | KMQ_PULL_SEND_CANCEL)
+
+/**
+ * struct kmq_pull_send - KMQ_IOC_PULL_SEND: send a prepared pull's
+ * response (header, then records) into a connected TCP socket.
+ * @size: sizeof(struct kmq_pull_send)
+ * @flags: KMQ_PULL_SEND_*
+ * @handle: from KMQ_IOC_PULL_PREPARE on this fd
+ * @sockfd: the connected TCP socket (IPv4 or IPv6)
+ * @hdr: user pointer to the frame's first bytes: length prefix and
+ *	header; with @offset 0 only (0 when resuming)
+ * @hdr_len: bytes at @hdr, up to KMQ_PULL_HDR_MAX (0 when resuming)
+ * @__rsvd: zero
+ * @offset: bytes of this response already sent: 0 for the first call,
+ *	then the @sent of the previous one
+ * @sent: out: bytes of the response sent so far (header and body)
+ * @total: out: @hdr_len plus the body length
+ *
+ * With KMQ_PULL_SEND_FRAME the module fills the remoting frame prefix of
+ * @hdr before sending it: bytes 0-3 become be32(@hdr_len - 4 + body
+ * length), bytes 5-7 the header length @hdr_len - 8 (byte 4, the
+ * serialization type, is kept); @hdr_len must be at least 8.
+ * With KMQ_PULL_SEND_COPY the record bytes are copied into the socket's
+ * buffers (counted in copy_bytes) instead of lent by page (splice_bytes).
+ *
+ * Return: 0 with @sent == @total (done, the handle is released) or
+ * @sent < @total (partial: resume from @sent when the socket is
+ * writable); -EAGAIN (nothing sent; the handle stays), -EINTR (likewise),
+ * -ENOENT (no such handle), -EBUSY (the handle is being sent by another
+ * thread), -EINVAL (@offset is not what was sent, a header on resume or
+ * none at first, another socket than the one the response started on),
+ * -ENOTSOCK, -EBADF, -EOPNOTSUPP (not a TCP socket), -EMSGSIZE (frame
+ * longer than 2^31 - 1), -ENXIO (the store was detached meanwhile: the
+ * handle is released), or the socket's error (-EPIPE, -ECONNRESET...:
+ * the handle is released; if part was sent the connection holds half a
+ * response and must be closed).
+ */
+struct kmq_pull_send {
+	__u32 size;
+	__u32 flags;
+	__u32 handle;
+	__s32 sockfd;
+	__u64 hdr;
+	__u32 hdr_len;
+	__u32 __rsvd;
+	__u64 offset;
+	__u64 sent;
+	__u64 total;
+};
+
+#define KMQ_PULL_SEND_SIZE_VER0	56
+
 #define KMQ_IOC_ATTACH		_IOWR(KMQ_IOC_MAGIC, 1, struct kmq_attach)
 #define KMQ_IOC_DETACH		_IOW(KMQ_IOC_MAGIC, 2, struct kmq_detach)
 #define KMQ_IOC_TOPIC_SET	_IOW(KMQ_IOC_MAGIC, 3, struct kmq_topic)
@@ -540,6 +686,8 @@ struct kmq_read_at {
 #define KMQ_IOC_READY		_IOWR(KMQ_IOC_MAGIC, 12, struct kmq_ready)
 #define KMQ_IOC_STORE_INFO	_IOWR(KMQ_IOC_MAGIC, 13, struct kmq_store_info)
 #define KMQ_IOC_READ_AT		_IOWR(KMQ_IOC_MAGIC, 14, struct kmq_read_at)
+#define KMQ_IOC_PULL_SEND	_IOWR(KMQ_IOC_MAGIC, 15, struct kmq_pull_send)
+#define KMQ_IOC_PULL_PREPARE	_IOWR(KMQ_IOC_MAGIC, 16, struct kmq_pull)
 
 /*
  * The module dispatches on the ioctl's type and number only and checks

@@ -108,11 +108,10 @@ int kmq_seg_prefault(struct kmq_seg *seg)
 
 	if (!madvise(seg->map, seg->size, MADV_POPULATE_WRITE))
 		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -errno;
 	/*
-	 * Kernels before 5.14 (EINVAL), or built without madvise (ENOSYS):
-	 * touch each page for writing.
+	 * Kernels before 5.14 (EINVAL), or built without madvise(): touch
+	 * each page for writing. The blocks are allocated already, so the
+	 * stores cannot fault for want of space.
 	 */
 	for (i = 0; i < seg->size; i += KMQ_PAGE_SIZE)
 		p[i] = p[i];

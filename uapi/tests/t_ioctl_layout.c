@@ -37,6 +37,8 @@ static void test_sizes(void)
 	SIZE_IS(kmq_ready, KMQ_READY_SIZE_VER0);
 	SIZE_IS(kmq_store_info, KMQ_STORE_INFO_SIZE_VER0);
 	SIZE_IS(kmq_read_at, KMQ_READ_AT_SIZE_VER0);
+	SIZE_IS(kmq_pull, KMQ_PULL_SIZE_VER0);
+	SIZE_IS(kmq_pull_send, KMQ_PULL_SEND_SIZE_VER0);
 }
 
 /* The ABI table: every field after a possible hole, by hand. */
@@ -72,6 +74,12 @@ static void test_offsets(void)
 	OFF_IS(kmq_store_info, name, 16);
 	OFF_IS(kmq_store_info, segment_size, 80);
 	OFF_IS(kmq_store_info, errors, 176);
+	OFF_IS(kmq_pull, topic, 40);
+	OFF_IS(kmq_pull, status, 168);
+	OFF_IS(kmq_pull, next_offset, 184);
+	OFF_IS(kmq_pull_send, hdr, 16);
+	OFF_IS(kmq_pull_send, offset, 32);
+	OFF_IS(kmq_pull_send, total, 48);
 }
 
 static const struct {
@@ -93,6 +101,8 @@ static const struct {
 	{ "READY", KMQ_IOC_READY, KMQ_READY_SIZE_VER0 },
 	{ "STORE_INFO", KMQ_IOC_STORE_INFO, KMQ_STORE_INFO_SIZE_VER0 },
 	{ "READ_AT", KMQ_IOC_READ_AT, KMQ_READ_AT_SIZE_VER0 },
+	{ "PULL_SEND", KMQ_IOC_PULL_SEND, KMQ_PULL_SEND_SIZE_VER0 },
+	{ "PULL_PREPARE", KMQ_IOC_PULL_PREPARE, KMQ_PULL_SIZE_VER0 },
 };
 
 static void test_numbers(void)
