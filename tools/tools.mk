@@ -1,15 +1,21 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# tools/tools.mk - kmq-bench (store, produce and drain modes), its smoke
-# tests, and `make bench`.
+# tools/tools.mk - kmq-bench (store mode on the userspace store; produce,
+# consume, pipeline and drain on libkmq; echo), its smoke tests, and
+# `make bench`.
 
 BENCH_SRCS	:= $(wildcard tools/bench/*.c)
 BENCH_OBJS	:= $(BENCH_SRCS:%.c=$(BUILD)/%.o)
 KMQ_BENCH	:= $(BUILD)/kmq-bench
 TOOL_BINS	+= $(KMQ_BENCH)
 
-# daemon/daemon.mk, included before this file, defines LIBKMQRMT.
-$(KMQ_BENCH): $(BENCH_OBJS) $(LIBKMQSTORE) $(LIBKMQRMT) $(LIBKMQFMT)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# libkmq (tools/libkmq/libkmq.mk) is included after this file, so its
+# archive and header path are named here; the static library carries the
+# remoting codec that echo mode uses too.
+BENCH_LIBKMQ	:= $(BUILD)/libkmq.a
+$(BENCH_OBJS): CFLAGS += -Itools/libkmq/include
+
+$(KMQ_BENCH): $(BENCH_OBJS) $(LIBKMQSTORE) $(BENCH_LIBKMQ) $(LIBKMQFMT)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lz $(LDLIBS)
 
 # The smoke tests are TAP shell scripts; their built copies know the
 # binaries (kmq-bench, and kmqd for the remote modes).

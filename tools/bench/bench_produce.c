@@ -1,818 +1,427 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * bench_produce.c - kmq-bench's produce mode: a load generator speaking
- * RocketMQ's remoting protocol to a broker, as producers do.
+ * bench_produce.c - kmq-bench's producers on libkmq (bench_produce.h),
+ * and the produce mode.
  *
- * Creates the topic (UPDATE_AND_CREATE_TOPIC, 17: perm 6, --queues read
- * and write queues), then opens --connections connections, one thread
- * each. A thread keeps --inflight SEND_MESSAGE_V2 (310) requests
- * outstanding on its connection: whenever responses free slots it writes
- * that many new requests in one write(), over the queues in turn. The
- * opaque of a request names its slot. A body carries the connection, a
- * sequence number, the send time and a checksum (bench_body.h), so drain
- * mode can check every message later. With --batch N a request is a
- * SEND_BATCH_MESSAGE (320) of N such messages to one queue.
+ * Each of --connections producers (struct kmq_producer: its own
+ * connection, I/O thread and callback thread) has --threads sending
+ * threads. A thread writes a body (bench_body.h: run, stream, sequence
+ * number, send time, checksum) and hands it to kmq_producer_send_async()
+ * (--batch 1, SEND_MESSAGE_V2) or kmq_producer_send_batch_async()
+ * (SEND_BATCH_MESSAGE), which blocks while --inflight sends of its
+ * producer await their response: libkmq's async_inflight_max is the
+ * window. The callback of each send times it, from just before the call
+ * to the callback, and counts the send status.
  *
- * Latency is per request: from just before the write() that sent it to
- * just after the read() that brought its response. Response codes are
- * counted: 0 SUCCESS and 10 FLUSH_DISK_TIMEOUT (stored, not yet synced)
- * are acknowledged messages; anything else is an error and makes the exit
- * status 1, as does a connection lost with requests outstanding.
+ * With --rate, each sender paces its sends on a schedule of its own (the
+ * rate split evenly), sleeping until the next slot; a sender that falls
+ * more than a second behind restarts its schedule instead of bursting.
+ *
+ * The callback's argument carries the sender and the send time, so that
+ * nothing is allocated per send: bits 0-15 are the sender, the rest the
+ * nanoseconds since the run started (78 hours fit).
  */
 #include <errno.h>
-#include <getopt.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "kmq_endian.h"
-
 #include "bench.h"
 #include "bench_body.h"
-#include "bench_remote.h"
-#include "bench_report.h"
+#include "bench_client.h"
+#include "bench_produce.h"
 
-#define MAX_CONNECTIONS		256
-#define MAX_INFLIGHT		65536
-#define MAX_QUEUES		1024
-#define MAX_SIZE		(15u << 20)
-#define MAX_CODES		512
-#define MAX_BATCH		1024
-#define RPC_TIMEOUT_MS		10000
-#define PROPS			"WAIT\001true\002"
+#define ARG_SENDER_BITS		16
+#define FLUSH_GRACE_MS		5000
 
-struct opts {
-	const char *broker;
-	const char *topic;
-	const char *group;
-	uint32_t queues;
-	uint32_t size;
-	uint32_t connections;
-	uint32_t inflight;
-	uint32_t batch;
-	uint64_t duration_s;
-	bool duration_set;
-	uint64_t count;
-	enum kmq_rmt_serialize ser;
-	bool create;
-	bool check;
-	uint32_t connect_ms;
-	uint32_t timeout_ms;
-	bool json;
-	bool quiet;
-};
+_Static_assert(sizeof(void *) >= 8, "the callback argument needs 64 bits");
+_Static_assert(BENCH_MAX_CONNECTIONS * BENCH_MAX_THREADS <=
+	       (1 << ARG_SENDER_BITS), "senders must fit the argument");
 
-struct produce;
+#define NSTATUS	(KMQ_SEND_SLAVE_NOT_AVAILABLE + 1)
 
-/* struct slot - one outstanding request (of @msgs messages). */
-struct slot {
-	uint64_t sent_ns;
-	int32_t opaque;
-	uint32_t queue;
-	uint32_t msgs;
-	uint32_t wire;
-	bool busy;
-};
-
-/*
- * struct pconn - one connection and its thread.
- * @tmpl: one request template per queue
- * @cap: slots, a power of two >= --inflight; the low bits of an opaque
- * @gen: counts requests; the high bits of an opaque
- * @codes: responses by code (the last counts codes >= MAX_CODES - 1)
- * @requests: requests sent (@seq counts messages)
- * @acked: messages whose request was answered 0 or 10
- * @writes: write()s of requests
- * @reads: read()s that brought bytes
- * @next_off: with --check-responses, the least queueOffset the next
- *	response of each queue may carry
+/**
+ * struct bench_pconn - one producer and what its callbacks count.
+ * @lock: taken by the callbacks (the producer's callback thread, or a
+ *	sending thread when a send fails at once)
+ * @w: its progress counters and latency histogram
+ * @next_off: --check-responses: least queueOffset of each queue id
+ * @status: acknowledged sends by status
  */
-struct pconn {
-	struct produce *b;
+struct bench_pconn {
+	struct kmq_producer *p;
+	pthread_mutex_t lock;
+	struct bench_worker *w;
+	int64_t *next_off;
+	uint64_t status[NSTATUS];
+};
+
+/**
+ * struct bench_sender - one sending thread: one stream of sequence numbers.
+ * @seq: messages handed to libkmq
+ * @limit: messages to send, 0 for no limit
+ * @requests: sends started
+ * @acked, @failed: messages acknowledged, messages of failed sends
+ *	(updated by callbacks)
+ */
+struct bench_sender {
+	struct bench_prod *pr;
 	unsigned int id;
+	unsigned int conn;
 	pthread_t thr;
-	struct bench_conn c;
-	struct bench_tmpl *tmpl;
-	struct slot *slots;
-	uint32_t cap;
-	uint32_t *free;
-	uint32_t nfree;
-	uint32_t outstanding;
-	uint32_t gen;
-	uint32_t rr;
 	uint64_t seq;
 	uint64_t limit;
-	uint64_t last_resp_ns;
-	uint64_t codes[MAX_CODES];
 	uint64_t requests;
 	uint64_t acked;
-	uint64_t writes;
-	uint64_t reads;
-	uint64_t *next_off;
-	struct kmq_buf out;
-};
+	uint64_t failed;
+	uint64_t failed_requests;
+} __attribute__((aligned(64)));
 
-struct produce {
-	struct opts o;
-	struct pconn *conns;
+struct bench_prod {
+	const struct bench_ropts *o;
+	uint32_t run;
+	struct bench_failures *fails;
+	struct bench_pconn *conns;
 	struct bench_worker *workers;
-	uint8_t *pattern;
-	pthread_barrier_t go;
+	struct bench_sender *senders;
+	unsigned int nsenders;
+	uint64_t t0;
 	int stop;
 	unsigned int live;
-	struct bench_failures fails;
+	pthread_barrier_t go;
 };
 
-#define fail(b, ...)	bench_fail(&(b)->fails, __VA_ARGS__)
+static struct bench_prod *the_prod;
 
-static bool stopped(struct produce *b)
+#define fail(pr, ...)	bench_fail((pr)->fails, __VA_ARGS__)
+
+static bool stopped(struct bench_prod *pr)
 {
-	return __atomic_load_n(&b->stop, __ATOMIC_RELAXED);
+	return __atomic_load_n(&pr->stop, __ATOMIC_RELAXED);
 }
 
-static int32_t make_opaque(struct pconn *pc, uint32_t slot)
+/* --check-responses: a msgId, and offsets increasing per queue. */
+static void check_result(struct bench_prod *pr, struct bench_pconn *pc,
+			 const struct bench_sender *s,
+			 const struct kmq_send_result *res)
 {
-	uint32_t v = (pc->gen++ * pc->cap + slot) & BENCH_OPAQUE_MASK;
+	int q = res->mq.queue_id;
 
-	return (int32_t)(BENCH_OPAQUE_BASE | v);
-}
-
-/* A SEND_BATCH_MESSAGE item: size, magic, crc, flag, bodyLen, body, props. */
-#define ITEM_FIXED	22
-
-static size_t item_size(const struct opts *o)
-{
-	return ITEM_FIXED + o->size + sizeof(PROPS) - 1;
-}
-
-/* The body of a request: one message, or --batch items. */
-static size_t put_body(struct produce *b, uint8_t *p, uint32_t n,
-		       struct bench_body *body, uint64_t *seq)
-{
-	const struct opts *o = &b->o;
-	const uint32_t plen = sizeof(PROPS) - 1;
-	uint8_t *start = p;
-	uint32_t k;
-
-	if (o->batch == 1) {
-		body->seq = (*seq)++;
-		bench_body_put(p, o->size, b->pattern, body);
-		return o->size;
-	}
-	for (k = 0; k < n; k++) {
-		kmq_put_be32(p, (uint32_t)item_size(o));
-		kmq_put_be32(p + 4, 0);
-		kmq_put_be32(p + 8, 0);
-		kmq_put_be32(p + 12, 0);
-		kmq_put_be32(p + 16, o->size);
-		body->seq = (*seq)++;
-		bench_body_put(p + 20, o->size, b->pattern, body);
-		p += 20 + o->size;
-		kmq_put_be16(p, (uint16_t)plen);
-		memcpy(p + 2, PROPS, plen);
-		p += 2 + plen;
-	}
-	return p - start;
-}
-
-/* Fill every free slot with a request and write them all at once. */
-static int send_requests(struct pconn *pc)
-{
-	struct produce *b = pc->b;
-	const struct opts *o = &b->o;
-	struct bench_body body = { .conn = pc->id };
-	const struct bench_tmpl *t;
-	uint64_t now, born;
-	size_t wire, blen;
-	struct slot *s;
-	uint32_t idx, n;
-	uint8_t *p;
-
-	pc->out.len = 0;
-	if (!pc->nfree || stopped(b) || (pc->limit && pc->seq >= pc->limit))
-		return 0;
-	now = bench_now_ns();
-	born = bench_now_ms_real();
-	body.sent_ns = now;
-	while (pc->nfree && (!pc->limit || pc->seq < pc->limit)) {
-		n = o->batch;
-		if (pc->limit && pc->limit - pc->seq < n)
-			n = (uint32_t)(pc->limit - pc->seq);
-		t = &pc->tmpl[pc->rr];
-		if (kmq_buf_reserve(&pc->out, t->hdr_len + t->body_len))
-			return -ENOMEM;
-		idx = pc->free[--pc->nfree];
-		s = &pc->slots[idx];
-		s->busy = true;
-		s->sent_ns = now;
-		s->opaque = make_opaque(pc, idx);
-		s->queue = pc->rr;
-		s->msgs = n;
-		p = pc->out.data + pc->out.len;
-		bench_tmpl_put(t, p, s->opaque, born);
-		blen = put_body(b, p + t->hdr_len, n, &body, &pc->seq);
-		/* A last, shorter batch: the length field counts its body. */
-		if (blen != t->body_len)
-			kmq_put_be32(p, (uint32_t)(t->hdr_len - 4 + blen));
-		wire = t->hdr_len + blen;
-		s->wire = wire;
-		pc->out.len += wire;
-		pc->requests++;
-		pc->outstanding++;
-		pc->rr = (pc->rr + 1) % o->queues;
-	}
-	pc->writes++;
-	return bench_conn_write(&pc->c, pc->out.data, pc->out.len);
-}
-
-/* --check-responses: the response names the queue and a new offset. */
-static void check_response(struct pconn *pc, const uint8_t *f, size_t len,
-			   const struct slot *s)
-{
-	struct produce *b = pc->b;
-	struct kmq_rmt_cmd cmd;
-	int64_t qid, off;
-
-	if (kmq_rmt_decode(f, len, &cmd)) {
-		fail(b, "connection %u: response does not decode: %s", pc->id,
-		     kmq_rmt_errmsg());
+	if (!res->msg_id[0] || !res->offset_msg_id[0]) {
+		fail(pr, "stream %u: a send result without msgId", s->id);
 		return;
 	}
-	if (kmq_rmt_ext_i64(&cmd, "queueId", &qid) ||
-	    kmq_rmt_ext_i64(&cmd, "queueOffset", &off) ||
-	    !kmq_rmt_ext(&cmd, "msgId")) {
-		fail(b, "connection %u: response without queueId, queueOffset or msgId",
-		     pc->id);
-	} else if (qid != s->queue) {
-		fail(b, "connection %u: sent to queue %u, response says queue %lld",
-		     pc->id, s->queue, (long long)qid);
-	} else if (off < 0 || (uint64_t)off < pc->next_off[s->queue]) {
-		fail(b, "connection %u: queue %u: queueOffset %lld after %llu",
-		     pc->id, s->queue, (long long)off,
-		     (unsigned long long)pc->next_off[s->queue]);
-	} else {
-		pc->next_off[s->queue] = off + s->msgs;
+	if (q < 0 || q >= BENCH_MAX_QUEUES || res->queue_offset < 0) {
+		fail(pr, "stream %u: send result for queue %d offset %lld",
+		     s->id, q, (long long)res->queue_offset);
+		return;
 	}
-	kmq_rmt_cmd_free(&cmd);
+	if (res->queue_offset < pc->next_off[q])
+		fail(pr, "producer %u: queue %d: queueOffset %lld after %lld",
+		     s->conn, q, (long long)res->queue_offset,
+		     (long long)pc->next_off[q]);
+	else
+		pc->next_off[q] = res->queue_offset + res->count;
 }
 
-static void error_response(struct pconn *pc, const uint8_t *f, size_t len,
-			   int32_t code)
+static void on_sent(void *arg, int err, const struct kmq_send_result *res)
 {
-	struct kmq_rmt_cmd cmd;
-	bool ok = !kmq_rmt_decode(f, len, &cmd);
+	struct bench_prod *pr = the_prod;
+	uintptr_t v = (uintptr_t)arg;
+	struct bench_sender *s = &pr->senders[v & ((1u << ARG_SENDER_BITS) - 1)];
+	struct bench_pconn *pc = &pr->conns[s->conn];
+	uint64_t now = bench_now_ns(), sent = pr->t0 + (v >> ARG_SENDER_BITS);
+	const struct bench_ropts *o = pr->o;
 
-	fail(pc->b, "connection %u: response code %d: %s", pc->id, code,
-	     ok && cmd.remark ? cmd.remark : "(no remark)");
-	if (ok)
-		kmq_rmt_cmd_free(&cmd);
+	if (err) {
+		__atomic_add_fetch(&s->failed, o->batch, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&s->failed_requests, 1, __ATOMIC_RELAXED);
+		fail(pr, "stream %u: send: %s", s->id, kmq_errmsg());
+		return;
+	}
+	pthread_mutex_lock(&pc->lock);
+	if (res->status < NSTATUS)
+		pc->status[res->status]++;
+	if (res->status == KMQ_SEND_FLUSH_DISK_TIMEOUT &&
+	    o->flush == BENCH_FLUSH_SYNC)
+		fail(pr, "stream %u: FLUSH_DISK_TIMEOUT where SYNC_FLUSH was expected",
+		     s->id);
+	if (o->check)
+		check_result(pr, pc, s, res);
+	bench_worker_add(pc->w, res->count, (uint64_t)res->count * o->size, 0,
+			 now > sent ? now - sent : 0);
+	pthread_mutex_unlock(&pc->lock);
+	__atomic_add_fetch(&s->acked, res->count, __ATOMIC_RELAXED);
 }
 
-static int handle_frame(struct pconn *pc, const uint8_t *f, size_t len,
-			uint64_t now)
+/* --rate: wait for the next slot of @s's schedule. */
+static void pace(uint64_t *next, uint64_t every)
 {
-	struct produce *b = pc->b;
-	struct bench_worker *w = &b->workers[pc->id];
-	struct bench_peek pk;
-	struct slot *s;
-	uint32_t idx;
-	int ret;
+	uint64_t now = bench_now_ns();
+	struct timespec ts;
 
-	ret = bench_peek(f, len, &pk);
-	if (ret) {
-		fail(b, "connection %u: a frame does not decode: %s", pc->id,
-		     kmq_rmt_errmsg());
-		return -EPROTO;
+	if (now + 1000000000ull < *next || now > *next + 1000000000ull)
+		*next = now;
+	if (now < *next) {
+		ts.tv_sec = *next / 1000000000ull;
+		ts.tv_nsec = *next % 1000000000ull;
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 	}
-	if (!(pk.flag & KMQ_RMT_FLAG_RESPONSE))
-		return 0;	/* a request from the broker: not ours */
-	idx = (uint32_t)pk.opaque & (pc->cap - 1);
-	s = &pc->slots[idx];
-	if (!s->busy || s->opaque != pk.opaque) {
-		fail(b, "connection %u: response with unknown opaque %d",
-		     pc->id, pk.opaque);
-		return -EPROTO;
-	}
-	pc->codes[pk.code >= 0 && pk.code < MAX_CODES ? pk.code :
-		  MAX_CODES - 1]++;
-	if (pk.code == BENCH_RESP_SUCCESS ||
-	    pk.code == BENCH_RESP_FLUSH_DISK_TIMEOUT) {
-		if (b->o.check)
-			check_response(pc, f, len, s);
-		pc->acked += s->msgs;
-		bench_worker_add(w, s->msgs, (uint64_t)s->msgs * b->o.size,
-				 s->wire, now - s->sent_ns);
-	} else {
-		error_response(pc, f, len, pk.code);
-	}
-	s->busy = false;
-	pc->free[pc->nfree++] = idx;
-	pc->outstanding--;
-	return 0;
+	*next += every;
 }
 
-static void *conn_main(void *arg)
+static void *sender_main(void *arg)
 {
-	struct pconn *pc = arg;
-	struct produce *b = pc->b;
-	const uint8_t *f;
-	uint64_t now;
+	struct bench_sender *s = arg;
+	struct bench_prod *pr = s->pr;
+	const struct bench_ropts *o = pr->o;
+	struct kmq_producer *p = pr->conns[s->conn].p;
+	struct bench_body h = { .run = pr->run, .stream = s->id };
+	struct kmq_message *m;
+	uint64_t every = 0, next;
+	uint32_t n, k;
+	uint8_t *buf;
 	char name[16];
-	size_t len;
-	long r;
 	int ret;
 
-	snprintf(name, sizeof(name), "produce%u", pc->id);
+	snprintf(name, sizeof(name), "send%u", s->id);
 	pthread_setname_np(pthread_self(), name);
-	pthread_barrier_wait(&b->go);
-	pc->last_resp_ns = bench_now_ns();
-	for (;;) {
-		ret = send_requests(pc);
-		if (ret) {
-			fail(b, "connection %u: write: %s", pc->id,
-			     strerror(-ret));
-			break;
-		}
-		if (!pc->outstanding)
-			break;
-		r = bench_conn_read(&pc->c);
-		now = bench_now_ns();
-		if (r == -EAGAIN) {
-			if (now - pc->last_resp_ns >
-			    (uint64_t)b->o.timeout_ms * 1000000) {
-				fail(b, "connection %u: no response for %u ms",
-				     pc->id, b->o.timeout_ms);
-				break;
-			}
-			continue;
-		}
-		if (r < 0) {
-			fail(b, "connection %u: read: %s", pc->id,
-			     strerror((int)-r));
-			break;
-		}
-		pc->last_resp_ns = now;
-		pc->reads++;
-		for (;;) {
-			ret = bench_conn_frame(&pc->c, &f, &len);
-			if (ret <= 0)
-				break;
-			ret = handle_frame(pc, f, len, now);
-			if (ret)
-				break;
-		}
-		if (ret < 0) {
-			if (ret == -EPROTO)
-				fail(b, "connection %u: bad frame from the broker",
-				     pc->id);
-			break;
-		}
+	buf = malloc((size_t)o->batch * o->size);
+	m = calloc(o->batch, sizeof(*m));
+	pthread_barrier_wait(&pr->go);
+	if (!buf || !m) {
+		fail(pr, "stream %u: out of memory", s->id);
+		goto out;
 	}
-	if (pc->outstanding)
-		fail(b, "connection %u: %u requests left without a response",
-		     pc->id, pc->outstanding);
-	__atomic_fetch_sub(&b->live, 1, __ATOMIC_RELEASE);
+	for (k = 0; k < o->batch; k++) {
+		m[k].topic = o->topic;
+		m[k].body = buf + (size_t)k * o->size;
+		m[k].body_len = o->size;
+	}
+	if (o->rate)
+		every = (uint64_t)(1e9 * pr->nsenders * o->batch / o->rate);
+	next = bench_now_ns();
+	while (!stopped(pr) && (!s->limit || s->seq < s->limit)) {
+		if (every)
+			pace(&next, every);
+		n = o->batch;
+		if (s->limit && s->limit - s->seq < n)
+			n = (uint32_t)(s->limit - s->seq);
+		h.sent_ns = bench_now_ns();
+		for (k = 0; k < n; k++) {
+			h.seq = s->seq + k;
+			bench_body_put(buf + (size_t)k * o->size, o->size, &h);
+		}
+		arg = (void *)(uintptr_t)((h.sent_ns - pr->t0) <<
+					  ARG_SENDER_BITS | s->id);
+		if (o->batch > 1)
+			ret = kmq_producer_send_batch_async(p, m, n, NULL,
+							    on_sent, arg);
+		else
+			ret = kmq_producer_send_async(p, m, NULL, on_sent,
+						      arg);
+		s->requests++;
+		if (ret) {
+			/* No callback comes: count it here, and stop. */
+			__atomic_add_fetch(&s->failed, n, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&s->failed_requests, 1,
+					   __ATOMIC_RELAXED);
+			fail(pr, "stream %u: send: %s", s->id, kmq_errmsg());
+			s->seq += n;
+			break;
+		}
+		s->seq += n;
+	}
+out:
+	free(buf);
+	free(m);
+	__atomic_fetch_sub(&pr->live, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
-/* The SEND_MESSAGE_V2 template of queue @q. */
-static int build_template(struct produce *b, struct bench_tmpl *t, uint32_t q)
+static int new_producer(struct bench_prod *pr, unsigned int i)
 {
-	const struct opts *o = &b->o;
-	struct kmq_rmt_cmd req;
+	const struct bench_ropts *o = pr->o;
+	struct bench_pconn *pc = &pr->conns[i];
+	struct kmq_producer_config cfg;
 	int ret;
 
-	ret = kmq_rmt_request(&req, o->batch > 1 ?
-			      BENCH_REQ_SEND_BATCH_MESSAGE :
-			      BENCH_REQ_SEND_MESSAGE_V2, BENCH_TMPL_OPAQUE,
-			      o->ser);
-	if (ret)
-		return ret;
-	ret = kmq_rmt_set_ext(&req, "a", o->group) ||
-	      kmq_rmt_set_ext(&req, "b", o->topic) ||
-	      kmq_rmt_set_ext(&req, "c", "TBW102") ||
-	      kmq_rmt_set_extf(&req, "d", "%u", o->queues) ||
-	      kmq_rmt_set_extf(&req, "e", "%u", q) ||
-	      kmq_rmt_set_ext(&req, "f", "0") ||
-	      kmq_rmt_set_ext(&req, "g", BENCH_TMPL_BORN) ||
-	      kmq_rmt_set_ext(&req, "h", "0") ||
-	      kmq_rmt_set_ext(&req, "i", PROPS) ||
-	      kmq_rmt_set_ext(&req, "j", "0") ||
-	      kmq_rmt_set_ext(&req, "k", "false") ||
-	      kmq_rmt_set_ext(&req, "m", o->batch > 1 ? "true" : "false") ?
-	      -ENOMEM : 0;
-	if (!ret)
-		ret = bench_tmpl_init(t, &req, o->batch > 1 ?
-				      o->batch * item_size(o) : o->size, "g");
-	kmq_rmt_cmd_free(&req);
-	return ret;
-}
-
-static int setup_conns(struct produce *b)
-{
-	const struct opts *o = &b->o;
-	uint64_t per, extra;
-	struct pconn *pc;
-	unsigned int i;
-	uint32_t q, k;
-	int ret;
-
-	b->conns = calloc(o->connections, sizeof(*b->conns));
-	if (!b->conns)
+	kmq_producer_config_init(&cfg);
+	bench_client_config(&cfg.client, o);
+	cfg.group = o->producer_group;
+	cfg.send_timeout_ms = o->timeout_ms;
+	cfg.async_inflight_max = o->inflight;
+	cfg.max_message_size = BENCH_MAX_SIZE + 65536;
+	cfg.default_topic_queues = o->queues;
+	if (!o->compress)
+		cfg.compress_threshold = 0;
+	pthread_mutex_init(&pc->lock, NULL);
+	pc->w = &pr->workers[i];
+	bench_worker_init(pc->w);
+	pc->next_off = calloc(BENCH_MAX_QUEUES, sizeof(*pc->next_off));
+	if (!pc->next_off)
 		return -ENOMEM;
-	per = o->count / o->connections;
-	extra = o->count % o->connections;
-	for (i = 0; i < o->connections; i++) {
-		pc = &b->conns[i];
-		pc->b = b;
-		pc->id = i;
-		pc->c.fd = -1;
-		pc->rr = i % o->queues;
-		pc->limit = o->count ? per + (i < extra) : 0;
-		pc->cap = 1;
-		while (pc->cap < o->inflight)
-			pc->cap <<= 1;
-		pc->slots = calloc(pc->cap, sizeof(*pc->slots));
-		pc->free = calloc(pc->cap, sizeof(*pc->free));
-		pc->tmpl = calloc(o->queues, sizeof(*pc->tmpl));
-		pc->next_off = calloc(o->queues, sizeof(*pc->next_off));
-		if (!pc->slots || !pc->free || !pc->tmpl || !pc->next_off)
-			return -ENOMEM;
-		/* Slots in use are 0..inflight-1 only; lowest first. */
-		for (k = 0; k < o->inflight; k++)
-			pc->free[k] = o->inflight - 1 - k;
-		pc->nfree = o->inflight;
-		for (q = 0; q < o->queues; q++) {
-			ret = build_template(b, &pc->tmpl[q], q);
-			if (ret)
-				return ret;
-		}
-		ret = bench_conn_open(&pc->c, o->broker, o->connect_ms);
-		if (ret)
-			return ret;
-		bench_worker_init(&b->workers[i]);
-	}
-	return 0;
-}
-
-static void free_conns(struct produce *b)
-{
-	struct pconn *pc;
-	unsigned int i;
-	uint32_t q;
-
-	if (!b->conns)
-		return;
-	for (i = 0; i < b->o.connections; i++) {
-		pc = &b->conns[i];
-		if (pc->tmpl)
-			for (q = 0; q < b->o.queues; q++)
-				bench_tmpl_free(&pc->tmpl[q]);
-		bench_conn_close(&pc->c);
-		kmq_buf_free(&pc->out);
-		free(pc->tmpl);
-		free(pc->slots);
-		free(pc->free);
-		free(pc->next_off);
-	}
-	free(b->conns);
-}
-
-/* UPDATE_AND_CREATE_TOPIC on a connection of its own. */
-static int create_topic(struct produce *b)
-{
-	const struct opts *o = &b->o;
-	struct kmq_rmt_cmd req, resp;
-	struct bench_conn c;
-	int ret;
-
-	ret = bench_conn_open(&c, o->broker, o->connect_ms);
+	ret = kmq_producer_new(&cfg, &pc->p);
 	if (ret)
-		return ret;
-	ret = kmq_rmt_request(&req, BENCH_REQ_UPDATE_AND_CREATE_TOPIC, 0,
-			      o->ser);
-	if (!ret)
-		ret = kmq_rmt_set_ext(&req, "topic", o->topic) ||
-		      kmq_rmt_set_ext(&req, "defaultTopic", "TBW102") ||
-		      kmq_rmt_set_extf(&req, "readQueueNums", "%u",
-				       o->queues) ||
-		      kmq_rmt_set_extf(&req, "writeQueueNums", "%u",
-				       o->queues) ||
-		      kmq_rmt_set_ext(&req, "perm", "6") ||
-		      kmq_rmt_set_ext(&req, "topicFilterType", "SINGLE_TAG") ||
-		      kmq_rmt_set_ext(&req, "topicSysFlag", "0") ||
-		      kmq_rmt_set_ext(&req, "order", "false") ? -ENOMEM : 0;
-	if (!ret)
-		ret = bench_rpc(&c, &req, NULL, 0, &resp, RPC_TIMEOUT_MS);
-	kmq_rmt_cmd_free(&req);
-	if (!ret) {
-		if (resp.code != BENCH_RESP_SUCCESS) {
-			fprintf(stderr, "kmq-bench produce: creating topic %s: code %d: %s\n",
-				o->topic, resp.code,
-				resp.remark ? resp.remark : "(no remark)");
-			ret = -EPROTO;
-		}
-		kmq_rmt_cmd_free(&resp);
-	}
-	bench_conn_close(&c);
+		fprintf(stderr, "kmq-bench %s: producer: %s\n", o->name,
+			kmq_errmsg());
 	return ret;
 }
 
-void bench_produce_usage(FILE *f)
+int bench_prod_new(const struct bench_ropts *o, uint32_t run,
+		   struct bench_failures *fails, struct bench_prod **out)
 {
-	fprintf(f,
-		"  kmq-bench produce --broker HOST:PORT [options]\n"
-		"  Sends SEND_MESSAGE_V2 (310) requests to a broker over the remoting\n"
-		"  protocol, pipelined: each connection keeps --inflight requests\n"
-		"  outstanding, over the topic's queues in turn. Latency is per request,\n"
-		"  write() to response. MB/s counts body bytes; the record figures count\n"
-		"  request frames as sent (prefix, header, body).\n"
-		"    --broker HOST:PORT  the broker (default 127.0.0.1:10911)\n"
-		"    --topic NAME        topic (default BenchTopic); created first with\n"
-		"                        UPDATE_AND_CREATE_TOPIC (17), perm 6\n"
-		"    --queues N          its read and write queues (default 8)\n"
-		"    --no-create         do not create the topic (it must exist)\n"
-		"    --size BYTES        body size, at least %u (default 1024)\n"
-		"    --connections N     connections, one thread each (default 1)\n"
-		"    --inflight N        requests outstanding per connection (default 1)\n"
-		"    --batch N           messages per request: 1 sends SEND_MESSAGE_V2 (310),\n"
-		"                        more SEND_BATCH_MESSAGE (320) to one queue\n"
-		"                        (default 1); latency is then per batch\n"
-		"    --duration SEC      how long to send (default 10, unless --count)\n"
-		"    --count N           stop after N messages in all (split over the\n"
-		"                        connections); with --duration, whichever first\n"
-		"    --serialize FMT     header format: rocketmq (binary, default) or json\n"
-		"    --group NAME        producerGroup (default BenchProducer)\n"
-		"    --check-responses   decode every response: queueId as sent, queueOffset\n"
-		"                        increasing per connection and queue, a msgId\n"
-		"    --connect-timeout MS  keep retrying a refused connect (default 2000)\n"
-		"    --timeout MS        fail when no response comes for MS (default 30000)\n"
-		"    --json              summary as one JSON object on stdout\n"
-		"    --quiet             no per-second progress lines on stderr\n"
-		"  Codes 0 and 10 (FLUSH_DISK_TIMEOUT: stored, sync late) count as\n"
-		"  acknowledged. Exit status: 0, 1 for any other response code or a lost\n"
-		"  connection, 2 for bad arguments or setup.\n",
-		BENCH_BODY_MIN);
+	struct bench_prod *pr = calloc(1, sizeof(*pr));
+	uint64_t per, extra;
+	struct bench_sender *s;
+	unsigned int i;
+	int ret = 0;
+
+	if (!pr)
+		return -ENOMEM;
+	pr->o = o;
+	pr->run = run;
+	pr->fails = fails;
+	pr->nsenders = o->connections * o->threads;
+	pr->conns = calloc(o->connections, sizeof(*pr->conns));
+	if (posix_memalign((void **)&pr->workers, 64,
+			   o->connections * sizeof(*pr->workers)))
+		pr->workers = NULL;
+	if (posix_memalign((void **)&pr->senders, 64,
+			   pr->nsenders * sizeof(*pr->senders)))
+		pr->senders = NULL;
+	if (!pr->conns || !pr->workers || !pr->senders) {
+		free(pr->conns);
+		free(pr->workers);
+		free(pr->senders);
+		free(pr);
+		return -ENOMEM;
+	}
+	memset(pr->senders, 0, pr->nsenders * sizeof(*pr->senders));
+	*out = pr;
+	per = o->count / pr->nsenders;
+	extra = o->count % pr->nsenders;
+	for (i = 0; i < pr->nsenders; i++) {
+		s = &pr->senders[i];
+		s->pr = pr;
+		s->id = i;
+		s->conn = i / o->threads;
+		s->limit = o->count ? per + (i < extra) : 0;
+	}
+	for (i = 0; i < o->connections && !ret; i++)
+		ret = new_producer(pr, i);
+	the_prod = pr;
+	return ret;
 }
 
-enum {
-	OPT_BROKER = 256,
-	OPT_TOPIC,
-	OPT_QUEUES,
-	OPT_NO_CREATE,
-	OPT_SIZE,
-	OPT_CONNECTIONS,
-	OPT_INFLIGHT,
-	OPT_BATCH,
-	OPT_DURATION,
-	OPT_COUNT,
-	OPT_SERIALIZE,
-	OPT_GROUP,
-	OPT_CHECK,
-	OPT_CONNECT_TIMEOUT,
-	OPT_TIMEOUT,
-	OPT_JSON,
-	OPT_QUIET,
-	OPT_HELP,
-};
-
-static const struct option long_opts[] = {
-	{ "broker", required_argument, NULL, OPT_BROKER },
-	{ "topic", required_argument, NULL, OPT_TOPIC },
-	{ "queues", required_argument, NULL, OPT_QUEUES },
-	{ "no-create", no_argument, NULL, OPT_NO_CREATE },
-	{ "size", required_argument, NULL, OPT_SIZE },
-	{ "connections", required_argument, NULL, OPT_CONNECTIONS },
-	{ "inflight", required_argument, NULL, OPT_INFLIGHT },
-	{ "batch", required_argument, NULL, OPT_BATCH },
-	{ "duration", required_argument, NULL, OPT_DURATION },
-	{ "count", required_argument, NULL, OPT_COUNT },
-	{ "serialize", required_argument, NULL, OPT_SERIALIZE },
-	{ "group", required_argument, NULL, OPT_GROUP },
-	{ "check-responses", no_argument, NULL, OPT_CHECK },
-	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "quiet", no_argument, NULL, OPT_QUIET },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int bad_arg(const char *opt, const char *val)
+/* Wait for the sends in flight; what does not complete is a failure. */
+static void flush_all(struct bench_prod *pr)
 {
-	fprintf(stderr, "kmq-bench produce: bad value '%s' for --%s\n", val,
-		opt);
-	return -EINVAL;
+	unsigned int i;
+
+	for (i = 0; i < pr->o->connections; i++)
+		if (kmq_producer_flush(pr->conns[i].p,
+				       pr->o->timeout_ms + FLUSH_GRACE_MS))
+			fail(pr, "producer %u: %s", i, kmq_errmsg());
 }
 
-/* Return: 0, 1 after --help, or -EINVAL. */
-static int parse_opts(struct opts *o, int argc, char **argv)
+int bench_prod_run(struct bench_prod *pr, struct bench_phase *ph)
 {
-	const char *name;
-	int c, idx;
-
-	memset(o, 0, sizeof(*o));
-	o->broker = "127.0.0.1:10911";
-	o->topic = "BenchTopic";
-	o->group = "BenchProducer";
-	o->queues = 8;
-	o->size = 1024;
-	o->connections = 1;
-	o->inflight = 1;
-	o->batch = 1;
-	o->duration_s = 10;
-	o->ser = KMQ_RMT_ROCKETMQ;
-	o->create = true;
-	o->connect_ms = 2000;
-	o->timeout_ms = 30000;
-
-	optind = 1;
-	for (;;) {
-		idx = 0;
-		c = getopt_long(argc, argv, "h", long_opts, &idx);
-		if (c == -1)
-			break;
-		name = c >= OPT_BROKER ? long_opts[idx].name : "?";
-		switch (c) {
-		case OPT_BROKER:
-			o->broker = optarg;
-			break;
-		case OPT_TOPIC:
-			o->topic = optarg;
-			break;
-		case OPT_QUEUES:
-			if (bench_parse_u32(optarg, false, MAX_QUEUES,
-					    &o->queues) || !o->queues)
-				return bad_arg(name, optarg);
-			break;
-		case OPT_NO_CREATE:
-			o->create = false;
-			break;
-		case OPT_SIZE:
-			if (bench_parse_u32(optarg, true, MAX_SIZE, &o->size) ||
-			    o->size < BENCH_BODY_MIN)
-				return bad_arg(name, optarg);
-			break;
-		case OPT_CONNECTIONS:
-			if (bench_parse_u32(optarg, false, MAX_CONNECTIONS,
-					    &o->connections) || !o->connections)
-				return bad_arg(name, optarg);
-			break;
-		case OPT_INFLIGHT:
-			if (bench_parse_u32(optarg, false, MAX_INFLIGHT,
-					    &o->inflight) || !o->inflight)
-				return bad_arg(name, optarg);
-			break;
-		case OPT_BATCH:
-			if (bench_parse_u32(optarg, false, MAX_BATCH,
-					    &o->batch) || !o->batch)
-				return bad_arg(name, optarg);
-			break;
-		case OPT_DURATION:
-			if (bench_parse_u64(optarg, false, &o->duration_s) ||
-			    !o->duration_s)
-				return bad_arg(name, optarg);
-			o->duration_set = true;
-			break;
-		case OPT_COUNT:
-			if (bench_parse_u64(optarg, true, &o->count) ||
-			    !o->count)
-				return bad_arg(name, optarg);
-			break;
-		case OPT_SERIALIZE:
-			if (bench_parse_serialize(optarg, &o->ser))
-				return bad_arg(name, optarg);
-			break;
-		case OPT_GROUP:
-			o->group = optarg;
-			break;
-		case OPT_CHECK:
-			o->check = true;
-			break;
-		case OPT_CONNECT_TIMEOUT:
-			if (bench_parse_u32(optarg, false, UINT32_MAX,
-					    &o->connect_ms))
-				return bad_arg(name, optarg);
-			break;
-		case OPT_TIMEOUT:
-			if (bench_parse_u32(optarg, false, UINT32_MAX,
-					    &o->timeout_ms) || !o->timeout_ms)
-				return bad_arg(name, optarg);
-			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_QUIET:
-			o->quiet = true;
-			break;
-		case 'h':
-		case OPT_HELP:
-			bench_produce_usage(stdout);
-			return 1;
-		default:
-			fprintf(stderr, "kmq-bench produce: see kmq-bench produce --help\n");
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "kmq-bench produce: unexpected argument '%s'\n",
-			argv[optind]);
-		return -EINVAL;
-	}
-	if (!*o->topic || strlen(o->topic) > 127) {
-		fprintf(stderr, "kmq-bench produce: the topic must be 1 to 127 bytes\n");
-		return -EINVAL;
-	}
-	if (o->batch > 1 && o->batch * item_size(o) > MAX_SIZE) {
-		fprintf(stderr, "kmq-bench produce: --batch %u of --size %u is over %u bytes\n",
-			o->batch, o->size, MAX_SIZE);
-		return -EINVAL;
-	}
-	if (o->count && !o->duration_set)
-		o->duration_s = 0;
-	return 0;
-}
-
-/* Run the connections until --duration, --count, ^C or a failure. */
-static int run(struct produce *b, struct bench_phase *ph)
-{
-	const struct opts *o = &b->o;
+	const struct bench_ropts *o = pr->o;
 	struct timespec nap = { 0, 20 * 1000 * 1000 };
-	uint64_t deadline = 0;
 	unsigned int i, started;
+	uint64_t deadline = 0;
 	int err;
 
-	err = pthread_barrier_init(&b->go, NULL, o->connections + 1);
+	err = pthread_barrier_init(&pr->go, NULL, pr->nsenders + 1);
 	if (err)
 		return -err;
-	b->live = o->connections;
-	for (started = 0; started < o->connections; started++) {
-		err = pthread_create(&b->conns[started].thr, NULL, conn_main,
-				     &b->conns[started]);
+	pr->live = pr->nsenders;
+	pr->t0 = bench_now_ns();
+	for (started = 0; started < pr->nsenders; started++) {
+		err = pthread_create(&pr->senders[started].thr, NULL,
+				     sender_main, &pr->senders[started]);
 		if (err)
 			break;
 	}
 	if (err) {
 		/* The barrier would never open: stop here, loudly. */
-		fprintf(stderr, "kmq-bench: cannot start connection thread %u: %s\n",
+		fprintf(stderr, "kmq-bench: cannot start sending thread %u: %s\n",
 			started, strerror(err));
 		exit(2);
 	}
-	err = bench_phase_start(ph, "produce", "request", b->workers,
-				o->connections, o->quiet);
+	err = bench_phase_start(ph, "produce", "send (call to ack)",
+				pr->workers, o->connections, o->quiet);
 	if (err)
-		return err;
+		exit(2);
 	if (o->duration_s)
 		deadline = ph->t_start + o->duration_s * 1000000000ull;
-	pthread_barrier_wait(&b->go);
-	while (__atomic_load_n(&b->live, __ATOMIC_ACQUIRE)) {
-		if (bench_interrupted || (deadline && bench_now_ns() >= deadline))
-			__atomic_store_n(&b->stop, 1, __ATOMIC_RELAXED);
+	pthread_barrier_wait(&pr->go);
+	while (__atomic_load_n(&pr->live, __ATOMIC_ACQUIRE)) {
+		if (bench_interrupted ||
+		    (deadline && bench_now_ns() >= deadline))
+			__atomic_store_n(&pr->stop, 1, __ATOMIC_RELAXED);
 		nanosleep(&nap, NULL);
 	}
-	for (i = 0; i < o->connections; i++)
-		pthread_join(b->conns[i].thr, NULL);
+	for (i = 0; i < pr->nsenders; i++)
+		pthread_join(pr->senders[i].thr, NULL);
+	flush_all(pr);
 	bench_phase_stop(ph);
-	pthread_barrier_destroy(&b->go);
+	pthread_barrier_destroy(&pr->go);
 	return 0;
 }
 
-struct outcome {
-	double cpu_user;
-	double cpu_sys;
+int bench_prod_expect(struct bench_prod *pr, struct bench_ledger *l)
+{
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < pr->nsenders && !ret; i++)
+		ret = bench_ledger_expect(l, pr->run, i,
+					  __atomic_load_n(&pr->senders[i].acked,
+							  __ATOMIC_RELAXED));
+	return ret;
+}
+
+uint64_t bench_prod_acked(struct bench_prod *pr)
+{
+	uint64_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i < pr->nsenders; i++)
+		n += __atomic_load_n(&pr->senders[i].acked, __ATOMIC_RELAXED);
+	return n;
+}
+
+/**
+ * struct totals - a run's counts over its senders and producers.
+ */
+struct totals {
 	uint64_t sent;
 	uint64_t requests;
 	uint64_t acked;
-	uint64_t writes;
-	uint64_t reads;
-	uint64_t codes[MAX_CODES];
-	uint64_t ok;
-	uint64_t timeouts;
-	uint64_t errors;
+	uint64_t failed;
+	uint64_t failed_requests;
+	uint64_t status[NSTATUS];
 };
 
-static void sum_up(struct produce *b, struct outcome *r)
+static void sum_up(struct bench_prod *pr, struct totals *t)
 {
+	const struct bench_sender *s;
 	unsigned int i, k;
 
-	memset(r, 0, sizeof(*r));
-	for (i = 0; i < b->o.connections; i++) {
-		r->sent += b->conns[i].seq;
-		r->requests += b->conns[i].requests;
-		r->acked += b->conns[i].acked;
-		r->writes += b->conns[i].writes;
-		r->reads += b->conns[i].reads;
-		for (k = 0; k < MAX_CODES; k++)
-			r->codes[k] += b->conns[i].codes[k];
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < pr->nsenders; i++) {
+		s = &pr->senders[i];
+		t->sent += s->seq;
+		t->requests += s->requests;
+		t->acked += s->acked;
+		t->failed += s->failed;
+		t->failed_requests += s->failed_requests;
 	}
-	r->ok = r->codes[BENCH_RESP_SUCCESS];
-	r->timeouts = r->codes[BENCH_RESP_FLUSH_DISK_TIMEOUT];
-	for (k = 0; k < MAX_CODES; k++)
-		if (k != BENCH_RESP_SUCCESS &&
-		    k != BENCH_RESP_FLUSH_DISK_TIMEOUT)
-			r->errors += r->codes[k];
+	for (i = 0; i < pr->o->connections; i++)
+		for (k = 0; k < NSTATUS; k++)
+			t->status[k] += pr->conns[i].status[k];
 }
 
 static void jset(json_t *o, const char *key, json_t *v)
@@ -820,150 +429,61 @@ static void jset(json_t *o, const char *key, json_t *v)
 	json_object_set_new(o, key, v);
 }
 
-static void print_json(struct produce *b, const struct bench_phase *ph,
-		       const struct outcome *r)
+json_t *bench_prod_json(struct bench_prod *pr, const struct bench_phase *ph)
 {
-	const struct opts *o = &b->o;
-	json_t *j = json_object(), *c = json_object(), *cpu, *p, *codes;
-	char key[16];
+	json_t *p = bench_phase_json(ph), *st = json_object();
+	struct totals t;
 	unsigned int k;
 
-	jset(c, "broker", json_string(o->broker));
-	jset(c, "topic", json_string(o->topic));
-	jset(c, "queues", json_integer(o->queues));
-	jset(c, "body_size", json_integer(o->size));
-	jset(c, "connections", json_integer(o->connections));
-	jset(c, "inflight", json_integer(o->inflight));
-	jset(c, "batch", json_integer(o->batch));
-	jset(c, "duration_s", json_integer(o->duration_s));
-	jset(c, "count", json_integer(o->count));
-	jset(c, "serialize", json_string(bench_serialize_name(o->ser)));
-	jset(c, "check_responses", json_boolean(o->check));
-
-	p = bench_phase_json(ph);
-	jset(p, "messages_sent", json_integer(r->sent));
-	jset(p, "requests", json_integer(r->requests));
-	jset(p, "acknowledged", json_integer(r->acked));
-	jset(p, "flush_timeouts", json_integer(r->timeouts));
-	jset(p, "errors", json_integer(r->errors));
-	jset(p, "writes", json_integer(r->writes));
-	jset(p, "reads", json_integer(r->reads));
-	jset(p, "requests_per_write",
-	     json_real(r->writes ? (double)r->requests / r->writes : 0));
-	jset(p, "responses_per_read",
-	     json_real(r->reads ? (double)(r->ok + r->timeouts + r->errors) /
-		       r->reads : 0));
-	codes = json_object();
-	for (k = 0; k < MAX_CODES; k++) {
-		if (!r->codes[k])
-			continue;
-		snprintf(key, sizeof(key), "%u", k);
-		jset(codes, key, json_integer(r->codes[k]));
-	}
-	jset(p, "response_codes", codes);
-
-	jset(j, "mode", json_string("produce"));
-	cpu = json_object();
-	jset(cpu, "user", json_real(r->cpu_user));
-	jset(cpu, "system", json_real(r->cpu_sys));
-	jset(j, "cpu_s", cpu);
-	jset(j, "config", c);
-	jset(j, "produce", p);
-	bench_failures_json(j, &b->fails);
-	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-	fputc('\n', stdout);
-	json_decref(j);
+	sum_up(pr, &t);
+	jset(p, "messages_sent", json_integer(t.sent));
+	jset(p, "requests", json_integer(t.requests));
+	jset(p, "acknowledged", json_integer(t.acked));
+	jset(p, "errors", json_integer(t.failed_requests));
+	jset(p, "failed_messages", json_integer(t.failed));
+	jset(p, "flush_timeouts",
+	     json_integer(t.status[KMQ_SEND_FLUSH_DISK_TIMEOUT]));
+	for (k = 0; k < NSTATUS; k++)
+		jset(st, kmq_send_status_name(k), json_integer(t.status[k]));
+	jset(p, "send_status", st);
+	return p;
 }
 
-static void print_text(struct produce *b, const struct bench_phase *ph,
-		       const struct outcome *r)
+void bench_prod_print(struct bench_prod *pr, const struct bench_phase *ph,
+		      FILE *f)
 {
-	const struct opts *o = &b->o;
-	unsigned int k;
+	struct totals t;
 
-	printf("produce: %s topic %s, %u queue(s), %u B bodies, %s headers\n",
-	       o->broker, o->topic, o->queues, o->size,
-	       bench_serialize_name(o->ser));
-	printf("  %u connection(s) x %u in flight, %u message(s) a request\n",
-	       o->connections, o->inflight, o->batch);
-	bench_phase_print(ph, stdout);
-	printf("  requests %llu: SUCCESS %llu, FLUSH_DISK_TIMEOUT %llu, errors %llu",
-	       (unsigned long long)r->requests, (unsigned long long)r->ok,
-	       (unsigned long long)r->timeouts,
-	       (unsigned long long)r->errors);
-	for (k = 0; k < MAX_CODES; k++)
-		if (r->codes[k] && k != BENCH_RESP_SUCCESS &&
-		    k != BENCH_RESP_FLUSH_DISK_TIMEOUT)
-			printf(" [code %u: %llu]", k,
-			       (unsigned long long)r->codes[k]);
-	printf("\n  %.1f requests per write(), %.1f responses per read()\n",
-	       r->writes ? (double)r->requests / r->writes : 0.0,
-	       r->reads ? (double)(r->ok + r->timeouts + r->errors) /
-	       r->reads : 0.0);
-	printf("  kmq-bench CPU: %.2f s user, %.2f s system\n", r->cpu_user,
-	       r->cpu_sys);
-	printf("%s: %llu failure(s)\n", b->fails.count ? "FAILED" : "ok",
-	       (unsigned long long)b->fails.count);
+	sum_up(pr, &t);
+	bench_phase_print(ph, f);
+	fprintf(f, "  sent %llu messages in %llu sends: acknowledged %llu,",
+		(unsigned long long)t.sent, (unsigned long long)t.requests,
+		(unsigned long long)t.acked);
+	fprintf(f, " failed %llu in %llu sends\n", (unsigned long long)t.failed,
+		(unsigned long long)t.failed_requests);
+	fprintf(f, "  send status: SEND_OK %llu, FLUSH_DISK_TIMEOUT %llu,",
+		(unsigned long long)t.status[KMQ_SEND_OK],
+		(unsigned long long)t.status[KMQ_SEND_FLUSH_DISK_TIMEOUT]);
+	fprintf(f, " FLUSH_SLAVE_TIMEOUT %llu, SLAVE_NOT_AVAILABLE %llu (sends)\n",
+		(unsigned long long)t.status[KMQ_SEND_FLUSH_SLAVE_TIMEOUT],
+		(unsigned long long)t.status[KMQ_SEND_SLAVE_NOT_AVAILABLE]);
 }
 
-int bench_produce_main(int argc, char **argv)
+void bench_prod_free(struct bench_prod *pr)
 {
-	struct bench_phase ph;
-	double cpu_user, cpu_sys;
-	struct outcome r;
-	struct produce b;
-	int ret, status = 2;
+	unsigned int i;
 
-	memset(&b, 0, sizeof(b));
-	ret = parse_opts(&b.o, argc, argv);
-	if (ret)
-		return ret > 0 ? 0 : 2;
-
-	bench_catch_signals();
-
-	b.pattern = bench_body_pattern(b.o.size);
-	if (posix_memalign((void **)&b.workers, 64,
-			   b.o.connections * sizeof(*b.workers)) ||
-	    !b.pattern) {
-		fprintf(stderr, "kmq-bench produce: out of memory\n");
-		goto out;
+	if (!pr)
+		return;
+	for (i = 0; i < pr->o->connections; i++) {
+		kmq_producer_free(pr->conns[i].p);
+		free(pr->conns[i].next_off);
+		pthread_mutex_destroy(&pr->conns[i].lock);
 	}
-	if (b.o.create) {
-		ret = create_topic(&b);
-		if (ret)
-			goto out;
-	}
-	ret = setup_conns(&b);
-	if (ret) {
-		if (ret == -ENOMEM)
-			fprintf(stderr, "kmq-bench produce: out of memory\n");
-		goto out;
-	}
-	if (!b.o.quiet)
-		fprintf(stderr, "produce: %s topic %s, %u B, %u x %u in flight, %s\n",
-			b.o.broker, b.o.topic, b.o.size, b.o.connections,
-			b.o.inflight, bench_serialize_name(b.o.ser));
-	bench_cpu_s(&cpu_user, &cpu_sys);
-	ret = run(&b, &ph);
-	if (ret) {
-		fprintf(stderr, "kmq-bench produce: %s\n", strerror(-ret));
-		goto out;
-	}
-	if (bench_interrupted)
-		fail(&b, "interrupted");
-	sum_up(&b, &r);
-	bench_cpu_s(&r.cpu_user, &r.cpu_sys);
-	r.cpu_user -= cpu_user;
-	r.cpu_sys -= cpu_sys;
-	if (b.o.json)
-		print_json(&b, &ph, &r);
-	else
-		print_text(&b, &ph, &r);
-	bench_phase_free(&ph);
-	status = b.fails.count ? 1 : 0;
-out:
-	free_conns(&b);
-	free(b.workers);
-	free(b.pattern);
-	return status;
+	if (the_prod == pr)
+		the_prod = NULL;
+	free(pr->conns);
+	free(pr->workers);
+	free(pr->senders);
+	free(pr);
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "bench.h"
@@ -23,6 +24,15 @@ uint64_t bench_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+void bench_cpu_s(double *user, double *sys)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	*user = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+	*sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 const char *bench_fmt_ns(char *buf, size_t len, uint64_t ns)
@@ -218,12 +228,11 @@ static void rates(struct bench_rates *r, double *v, unsigned int n)
 	r->median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-void bench_phase_stop(struct bench_phase *p)
+void bench_phase_stop_at(struct bench_phase *p, uint64_t t_end)
 {
-	uint64_t msgs, bytes;
+	uint64_t msgs, bytes, whole;
 	unsigned int i;
 
-	p->t_end = bench_now_ns();
 	if (p->thr_started) {
 		pthread_mutex_lock(&p->lock);
 		p->stopping = true;
@@ -232,18 +241,33 @@ void bench_phase_stop(struct bench_phase *p)
 		pthread_join(p->thr, NULL);
 		p->thr_started = false;
 	}
+	if (t_end < p->t_start)
+		t_end = p->t_start;
+	p->t_end = t_end;
+	/* Samples of whole seconds that ended by t_end only. */
+	whole = (t_end - p->t_start) / NSEC_PER_SEC;
+	if (p->nrates > whole)
+		p->nrates = (unsigned int)whole;
 	/* The tail: a rate sample only if no whole second was sampled. */
-	sample(p, p->t_end, p->nrates == 0, !p->quiet);
+	if (p->prev_t < t_end)
+		sample(p, t_end, p->nrates == 0, !p->quiet);
 
 	p->seconds = (p->t_end - p->t_start) / 1e9;
 	sum_workers(p, p->lat, p->tmp, &msgs, &bytes);
 	p->msgs = msgs;
 	p->bytes = bytes;
+	if (!p->nrates && p->seconds > 0)
+		push_rate(p, msgs / p->seconds, bytes / p->seconds / MB);
 	p->rec_bytes = 0;
 	for (i = 0; i < p->nworkers; i++)
 		p->rec_bytes += p->workers[i].rec_bytes;
 	rates(&p->msgs_per_s, p->rate_msgs, p->nrates);
 	rates(&p->mb_per_s, p->rate_mb, p->nrates);
+}
+
+void bench_phase_stop(struct bench_phase *p)
+{
+	bench_phase_stop_at(p, bench_now_ns());
 }
 
 void bench_phase_free(struct bench_phase *p)
@@ -278,9 +302,11 @@ void bench_phase_print(const struct bench_phase *p, FILE *f)
 
 	fprintf(f, "%s: %llu records in %.3f s\n", p->name,
 		(unsigned long long)p->msgs, p->seconds);
-	fprintf(f, "  %.0f rec/s, %.1f MB/s body, %.1f MB/s records (MB = 10^6 B)\n",
-		per_s(p, p->msgs), per_s(p, p->bytes) / MB,
-		per_s(p, p->rec_bytes) / MB);
+	fprintf(f, "  %.0f rec/s, %.1f MB/s body", per_s(p, p->msgs),
+		per_s(p, p->bytes) / MB);
+	if (p->rec_bytes)
+		fprintf(f, ", %.1f MB/s records", per_s(p, p->rec_bytes) / MB);
+	fprintf(f, " (MB = 10^6 B)\n");
 	fprintf(f, "  per second (%u samples): rec/s min %.0f median %.0f max %.0f;",
 		p->msgs_per_s.n, p->msgs_per_s.min, p->msgs_per_s.median,
 		p->msgs_per_s.max);

@@ -12,7 +12,8 @@
  *
  * Units: MB is 10^6 bytes. Each phase counts two byte figures: "body"
  * bytes (the payload) and "record" bytes (what the format adds around it:
- * TOTALSIZE of the stored record, or the wire size).
+ * TOTALSIZE of the stored record); a phase that cannot see the latter
+ * leaves it 0 and it is not printed.
  */
 #ifndef BENCH_REPORT_H
 #define BENCH_REPORT_H
@@ -116,6 +117,12 @@ int bench_phase_start(struct bench_phase *p, const char *name,
 		      unsigned int n, bool quiet);
 /* bench_phase_stop() - stop the clock once the workers are done; sum up. */
 void bench_phase_stop(struct bench_phase *p);
+/*
+ * bench_phase_stop_at() - the same, with the phase ending at @t_end (in
+ * the past: when the last record came); per-second samples of intervals
+ * ending after it are dropped.
+ */
+void bench_phase_stop_at(struct bench_phase *p, uint64_t t_end);
 void bench_phase_free(struct bench_phase *p);
 
 void bench_phase_print(const struct bench_phase *p, FILE *f);
@@ -123,6 +130,9 @@ json_t *bench_phase_json(const struct bench_phase *p);
 
 /* bench_now_ns() - CLOCK_MONOTONIC in ns. */
 uint64_t bench_now_ns(void);
+
+/* bench_cpu_s() - CPU seconds this process used so far, user and system. */
+void bench_cpu_s(double *user, double *sys);
 
 /*
  * struct bench_failures - what a run found wrong: a count, the first

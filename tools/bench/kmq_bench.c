@@ -4,11 +4,13 @@
  *
  *   kmq-bench MODE [options]     run a mode (kmq-bench --help lists them)
  *
- * Each mode lives in its own file (bench_store.c: the userspace store in
- * one process; bench_produce.c and bench_drain.c: a broker over the
- * remoting protocol, through bench_remote.c, with the bodies of
- * bench_body.c; bench_echo.c: a stand-in broker that only answers) and
- * shares bench_hist.c and bench_report.c for latency percentiles, the
+ * Each mode lives in its own file: bench_store.c, the userspace store in
+ * one process; bench_modes.c, produce, consume and pipeline on libkmq
+ * (engines in bench_produce.c and bench_consume.c, flags in
+ * bench_ropts.c, the topic in bench_client.c, bodies in bench_body.c and
+ * their checks in bench_ledger.c); bench_drain.c, libkmq's pull consumer;
+ * bench_echo.c, a stand-in broker that only answers. All share
+ * bench_hist.c and bench_report.c for latency percentiles, the
  * per-second progress line and the summaries.
  */
 #include <errno.h>
@@ -27,19 +29,31 @@ static const struct bench_mode modes[] = {
 	},
 	{
 		.name = "produce",
-		.summary = "send to a broker over the remoting protocol, pipelined",
+		.summary = "send to brokers with libkmq's async producer",
 		.main = bench_produce_main,
 		.usage = bench_produce_usage,
 	},
 	{
+		.name = "consume",
+		.summary = "receive a topic with push consumers, check and time every message",
+		.main = bench_consume_main,
+		.usage = bench_consume_usage,
+	},
+	{
+		.name = "pipeline",
+		.summary = "produce and consume in one run: both sides, end to end",
+		.main = bench_pipeline_main,
+		.usage = bench_pipeline_usage,
+	},
+	{
 		.name = "drain",
-		.summary = "pull a topic's backlog from a broker and check every message",
+		.summary = "pull a topic's backlog (pull consumer) and check every message",
 		.main = bench_drain_main,
 		.usage = bench_drain_usage,
 	},
 	{
 		.name = "echo",
-		.summary = "answer every request at once: the round-trip floor for produce",
+		.summary = "a stand-in name server and broker that only answers",
 		.main = bench_echo_main,
 		.usage = bench_echo_usage,
 	},

@@ -1,24 +1,33 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# run-remote.sh - the broker matrix of docs/benchmarks.md: kmq-bench
-# produce and drain against kmqd over loopback.
+# run-remote.sh - the broker matrix of docs/benchmarks.md: kmq-bench's
+# client modes (libkmq) against kmqd over loopback.
 #
 #   tools/bench/run-remote.sh [KMQ_BENCH [KMQD]]
 #
 # Parts, in this order (BENCH_ONLY picks some):
-#   echo   produce against `kmq-bench echo` (answers at once, no broker):
-#          the round trip and the load generator alone
+#   echo   produce against `kmq-bench echo` (a stand-in name server and
+#          broker that answers at once): the round trip, libkmq and the
+#          load generator alone
 #   async  kmqd with ASYNC_FLUSH on a fresh store: for 100 B and 1 KiB
-#          bodies, produce with one request in flight (unpinned, then with
+#          bodies, produce with one send in flight (unpinned, then with
 #          the server on CPU 0 and kmq-bench on CPU 1) and pipelined (each
-#          of BENCH_PIPELINES)
-#   sync   the same with SYNC_FLUSH
+#          of BENCH_PIPELINES: producers x sends in flight each)
+#   sync   the same with SYNC_FLUSH (produce --flush sync)
 #   batch  1 KiB in SEND_BATCH_MESSAGE requests of 32 (ASYNC_FLUSH), on a
 #          fresh store and on one with ringSegments=4 (recycled segments),
 #          where the non-batched 4x64 run is repeated too
 #   drain  produce a backlog of BENCH_BACKLOG 1 KiB messages, then drain
-#          it (each of BENCH_DRAINS)
+#          it with the pull consumer (each of BENCH_DRAINS: consumers x
+#          threads), then consume it with push consumers (each of
+#          BENCH_CONSUMES: consumers x listener threads x messages a call)
+#   pipe   kmq-bench pipeline (ASYNC_FLUSH): producers and a push
+#          consumer in one run, end-to-end latency from the send time in
+#          the body; 1 KiB one in flight, then each of BENCH_PIPELINES
+#   rate   the same, 4 producers x 64 in flight, paced at each of
+#          BENCH_RATES messages a second: end-to-end latency below
+#          saturation
 # Every run uses a topic of its own, named after it.
 #
 # BENCH_DIR: parent of the store, on a real disk, not tmpfs (default
@@ -31,12 +40,20 @@
 #	BENCH_PORT - 1035).
 # BENCH_PIPELINES: connections x in flight (default "4x64 2x256 8x128").
 # BENCH_BACKLOG: messages of 1 KiB produced for drain (default 2000000).
-# BENCH_DRAINS: connections x pulls per queue (default "1x1 2x1 2x2").
-# BENCH_ONLY: the parts to run (default "echo async sync batch drain").
+# BENCH_DRAINS: pull consumers x threads (default "1x1 2x1 2x2").
+# BENCH_CONSUMES: push consumers x listener threads x messages a call
+#	(default "1x4x1 1x4x32 2x2x32").
+# BENCH_RATES: messages a second of the rate part (default
+#	"5000 20000 40000").
+# BENCH_ONLY: the parts to run (default "echo async sync batch drain
+#	pipe rate").
+# BENCH_REPEAT: how many times the whole matrix runs (default 1); run
+#	names get -rN when it is more than 1.
 #
 # NAME.cpu has the CPU time each server thread used during the run and
 # the machine's busy time (/proc/stat): what else ran shows as busy time
-# that neither the server nor kmq-bench (its JSON: cpu_s) used.
+# that neither the server nor kmq-bench (its JSON: cpu_s) used. NAME.load
+# has `uptime` just before the run (the machine is shared).
 
 set -u
 KMQ_BENCH=${1:-build/kmq-bench}
@@ -49,8 +66,11 @@ NS_PORT=$((PORT - 1035))
 PIPELINES=${BENCH_PIPELINES:-4x64 2x256 8x128}
 BACKLOG=${BENCH_BACKLOG:-2000000}
 DRAINS=${BENCH_DRAINS:-1x1 2x1 2x2}
-ONLY=${BENCH_ONLY:-echo async sync batch drain}
-BROKER=127.0.0.1:$PORT
+CONSUMES=${BENCH_CONSUMES:-1x4x1 1x4x32 2x2x32}
+RATES=${BENCH_RATES:-5000 20000 40000}
+ONLY=${BENCH_ONLY:-echo async sync batch drain pipe rate}
+REPEAT=${BENCH_REPEAT:-1}
+NS=127.0.0.1:$NS_PORT
 STORE=$BENCH_DIR/kmq-bench-remote.$$
 srv_pid=
 PIN=
@@ -112,10 +132,11 @@ wait_idle() {
 	done
 }
 
+# start_echo: the stand-in, name server and broker on PORT.
 start_echo() {
 	slog=$(server_log echo)
-	echo "== kmq-bench echo --listen $PORT" >&2
-	"$KMQ_BENCH" echo --listen "$PORT" >"$slog" 2>&1 &
+	echo "== kmq-bench echo --listen $PORT --queues 8" >&2
+	"$KMQ_BENCH" echo --listen "$PORT" --queues 8 >"$slog" 2>&1 &
 	srv_pid=$!
 	wait_for "$slog" 'answering'
 }
@@ -158,12 +179,13 @@ cpu_diff() {
 
 # bench NAME MODE ARGS...: one kmq-bench run, its summary kept.
 bench() {
-	name=$1
+	name=$1$SUFFIX
 	shift
 	echo "== $name: ${PIN:+$PIN }kmq-bench $*" >&2
 	# $PIN is empty or "taskset -c 1": split on purpose.
 	# shellcheck disable=SC2086
 	if [ -n "$OUT" ]; then
+		uptime >"$OUT/$name.load"
 		cpu_snap "$OUT/.cpu0"
 		$PIN "$KMQ_BENCH" "$@" --json >"$OUT/$name.json" \
 			2>"$OUT/$name.log" || status=1
@@ -175,11 +197,12 @@ bench() {
 	fi
 }
 
+# produce NAME ARGS...: against the server's name server ($NSA).
 produce() {
 	name=$1
 	shift
-	bench "$name" produce --broker "$BROKER" --topic "$name" --queues 8 \
-		--duration "$DURATION" "$@"
+	bench "$name" produce --namesrv "$NSA" --topic "$name$SUFFIX" \
+		--queues 8 --duration "$DURATION" "$@"
 }
 
 # One in flight with the server on CPU 0 and kmq-bench on CPU 1: the round
@@ -209,21 +232,23 @@ latency_and_pipelines() {
 	done
 }
 
-for part in $ONLY; do
-	case $part in
+one_part() {
+	NSA=$NS
+	case $1 in
 	echo)
 		start_echo
+		NSA=127.0.0.1:$PORT
 		latency_and_pipelines echo --no-create
 		stop_server
 		;;
 	async)
 		start_kmqd ASYNC_FLUSH --flushDiskType=ASYNC_FLUSH
-		latency_and_pipelines async
+		latency_and_pipelines async --flush async
 		stop_server
 		;;
 	sync)
 		start_kmqd SYNC_FLUSH --flushDiskType=SYNC_FLUSH
-		latency_and_pipelines sync
+		latency_and_pipelines sync --flush sync
 		stop_server
 		;;
 	batch)
@@ -240,20 +265,67 @@ for part in $ONLY; do
 		;;
 	drain)
 		start_kmqd drain --flushDiskType=ASYNC_FLUSH
-		bench backlog produce --broker "$BROKER" --topic Backlog \
+		bench backlog produce --namesrv "$NS" --topic Backlog \
 			--queues 8 --size 1024 --connections 4 --inflight 64 \
 			--count "$BACKLOG"
 		for d in $DRAINS; do
-			bench "drain-c${d%x*}d${d#*x}" drain --broker "$BROKER" \
-				--topic Backlog --queues 8 \
-				--connections "${d%x*}" --depth "${d#*x}"
+			bench "drain-c${d%x*}t${d#*x}" drain --namesrv "$NS" \
+				--topic Backlog --connections "${d%x*}" \
+				--threads "${d#*x}"
+		done
+		for c in $CONSUMES; do
+			n=${c%%x*}
+			rest=${c#*x}
+			bench "consume-n${n}t${rest%x*}b${rest#*x}" consume \
+				--namesrv "$NS" --topic Backlog \
+				--group "C$n-$rest$SUFFIX" --consumers "$n" \
+				--consume-threads "${rest%x*}" \
+				--consume-batch "${rest#*x}" --count "$BACKLOG" \
+				--idle-timeout 10
+		done
+		stop_server
+		;;
+	pipe)
+		start_kmqd pipe --flushDiskType=ASYNC_FLUSH
+		bench pipe-1024-c1i1 pipeline --namesrv "$NS" \
+			--topic "pipe-1024-c1i1$SUFFIX" --queues 8 --size 1024 \
+			--duration "$DURATION" --flush async
+		for p in $PIPELINES; do
+			bench "pipe-1024-c${p%x*}i${p#*x}" pipeline \
+				--namesrv "$NS" \
+				--topic "pipe-1024-c${p%x*}i${p#*x}$SUFFIX" \
+				--queues 8 --size 1024 --duration "$DURATION" \
+				--connections "${p%x*}" --inflight "${p#*x}" \
+				--flush async
+		done
+		stop_server
+		;;
+	rate)
+		start_kmqd rate --flushDiskType=ASYNC_FLUSH
+		for rt in $RATES; do
+			bench "pipe-1024-c4i64-rate$rt" pipeline \
+				--namesrv "$NS" \
+				--topic "pipe-1024-c4i64-rate$rt$SUFFIX" \
+				--queues 8 --size 1024 --duration "$DURATION" \
+				--connections 4 --inflight 64 --rate "$rt" \
+				--flush async
 		done
 		stop_server
 		;;
 	*)
-		echo "BENCH_ONLY: unknown part '$part'" >&2
+		echo "BENCH_ONLY: unknown part '$1'" >&2
 		exit 2
 		;;
 	esac
+}
+
+r=1
+while [ $r -le "$REPEAT" ]; do
+	SUFFIX=
+	[ "$REPEAT" -gt 1 ] && SUFFIX=-r$r
+	for part in $ONLY; do
+		one_part "$part"
+	done
+	r=$((r + 1))
 done
 exit $status

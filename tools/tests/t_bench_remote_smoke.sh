@@ -1,12 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# t_bench_remote_smoke.sh - functional smoke test of kmq-bench's produce
-# and drain modes against a real kmqd (TAP). Starts `kmqd all` on free
-# loopback ports with a temporary store, produces a fixed count, drains it
-# back, and checks exit statuses and the JSON counts; it asserts nothing
-# about speed. make turns it into $(BUILD)/tests/t_bench_remote_smoke with
-# the binaries' paths filled in; KMQ_BENCH and KMQD override them.
+# t_bench_remote_smoke.sh - functional smoke test of kmq-bench's client
+# modes (produce, consume, pipeline, drain, all on libkmq) and of echo,
+# against a real kmqd (TAP). Starts `kmqd all` on free loopback ports with
+# a temporary store, produces fixed counts, drains and consumes them back,
+# runs a pipeline, and checks exit statuses and the JSON counts. A topic
+# into which the test itself writes kmq-bench bodies with a gap, a
+# duplicate, a bad checksum and a foreign body checks that drain and
+# consume count them and fail. Nothing about speed is asserted. make
+# turns it into $(BUILD)/tests/t_bench_remote_smoke with the binaries'
+# paths filled in; KMQ_BENCH and KMQD override them.
 
 KMQ_BENCH=${KMQ_BENCH:-@KMQ_BENCH@}
 KMQD=${KMQD:-@KMQD@}
@@ -14,6 +18,7 @@ COUNT=5000
 n=0
 failed=0
 kmqd_pid=
+echo_pid=
 
 ok() {
 	n=$((n + 1))
@@ -25,17 +30,33 @@ ok() {
 	fi
 }
 
-# json_get FILE EXPR: print a field of the summary (python3, else jq).
+# show FILE: a failed step's output, as TAP comments.
+show() {
+	sed 's/^/# /' "$1" | tail -20
+}
+
+# json_get FILE EXPR: print a field of the summary (python3).
 json_get() {
-	if command -v python3 >/dev/null 2>&1; then
-		python3 -c 'import json, sys
+	python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))
 for k in sys.argv[2].split("."):
 	d = d[k]
 print(str(d).lower() if isinstance(d, bool) else d)' "$1" "$2" 2>/dev/null
-	else
-		jq -e -r ".$2" "$1" 2>/dev/null
-	fi
+}
+
+# json_is FILE EXPR VALUE ...: every field has its value.
+json_is() {
+	f=$1
+	shift
+	while [ $# -ge 2 ]; do
+		v=$(json_get "$f" "$1")
+		if [ "$v" != "$2" ]; then
+			echo "# $1 is '$v', not '$2'"
+			return 1
+		fi
+		shift 2
+	done
+	return 0
 }
 
 # free_port: a loopback port nobody listens on right now.
@@ -46,34 +67,30 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
 
-stop_kmqd() {
-	[ -n "$kmqd_pid" ] || return 0
-	kill -TERM "$kmqd_pid" 2>/dev/null
+stop_pid() {
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null
 	i=0
-	while kill -0 "$kmqd_pid" 2>/dev/null && [ $i -lt 100 ]; do
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	if kill -0 "$kmqd_pid" 2>/dev/null; then
-		kill -KILL "$kmqd_pid" 2>/dev/null
-		wait "$kmqd_pid" 2>/dev/null
-		kmqd_pid=
+	if kill -0 "$1" 2>/dev/null; then
+		kill -KILL "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
 		return 1
 	fi
-	wait "$kmqd_pid"
-	rc=$?
-	kmqd_pid=
-	return $rc
+	wait "$1"
 }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kmq-bench-remote.XXXXXX") || {
 	echo "Bail out! mktemp failed"
 	exit 1
 }
-trap 'stop_kmqd; rm -rf "$tmp"' EXIT
+trap 'stop_pid "$echo_pid"; stop_pid "$kmqd_pid"; rm -rf "$tmp"' EXIT
 
 if ! command -v python3 >/dev/null 2>&1; then
-	echo "1..0 # SKIP python3 is needed to pick free ports"
+	echo "1..0 # SKIP python3 is needed to pick free ports and read JSON"
 	exit 0
 fi
 
@@ -82,7 +99,7 @@ port=$(free_port)
 while [ "$port" = "$ns_port" ]; do
 	port=$(free_port)
 done
-broker=127.0.0.1:$port
+ns=127.0.0.1:$ns_port
 
 # Small segments keep the store small and its preparation short.
 "$KMQD" all --namesrvListenPort="$ns_port" --listenPort="$port" \
@@ -99,117 +116,245 @@ while ! grep -q 'serving at' "$tmp/kmqd.log" 2>/dev/null; do
 done
 grep -q 'serving at' "$tmp/kmqd.log"
 rc=$?
-ok $rc "kmqd all serves on $broker"
+ok $rc "kmqd all serves (name server $ns, broker port $port)"
 if [ $rc -ne 0 ]; then
-	sed 's/^/# /' "$tmp/kmqd.log"
+	show "$tmp/kmqd.log"
 	echo "Bail out! kmqd did not start"
 	exit 1
 fi
 
 "$KMQ_BENCH" --help >"$tmp/help" 2>&1
-grep -q -- '--inflight' "$tmp/help" && grep -q -- '--depth' "$tmp/help"
-ok $? "--help documents the produce and drain flags"
+grep -q -- '--inflight' "$tmp/help" && grep -q -- '--consumers' "$tmp/help" &&
+	grep -q -- '--drain-timeout' "$tmp/help" &&
+	grep -q -- '--pull-batch' "$tmp/help" &&
+	grep -q '^consume mode' "$tmp/help" && grep -q '^pipeline mode' "$tmp/help"
+ok $? "--help documents the produce, consume, pipeline and drain flags"
 
-"$KMQ_BENCH" produce --broker "$broker" --topic SmokeT --queues 8 \
+# --- produce ---------------------------------------------------------
+
+"$KMQ_BENCH" produce --namesrv "$ns" --topic SmokeT --queues 8 \
 	--count $COUNT --size 100 --connections 2 --inflight 16 \
 	--check-responses --json --quiet >"$tmp/produce.json" 2>"$tmp/err"
 rc=$?
 ok $rc "produce --count $COUNT --connections 2 --inflight 16 exits 0"
-[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"
-[ "$(json_get "$tmp/produce.json" ok)" = true ]
-ok $? "the produce summary parses and says ok"
-[ "$(json_get "$tmp/produce.json" produce.records)" = $COUNT ]
-ok $? "produce.records is $COUNT"
-[ "$(json_get "$tmp/produce.json" produce.acknowledged)" = $COUNT ]
-ok $? "produce.acknowledged is $COUNT"
-[ "$(json_get "$tmp/produce.json" produce.errors)" = 0 ]
-ok $? "no error responses"
+[ $rc -eq 0 ] || show "$tmp/err"
+json_is "$tmp/produce.json" ok true mode produce \
+	config.serialize rocketmq
+ok $? "the produce summary parses, says ok, binary headers by default"
+json_is "$tmp/produce.json" produce.records $COUNT \
+	produce.acknowledged $COUNT produce.messages_sent $COUNT \
+	produce.errors 0 produce.send_status.SEND_OK $COUNT
+ok $? "produce: $COUNT sent, acknowledged SEND_OK, no errors"
+[ "$(json_get "$tmp/produce.json" produce.latency_ns.count)" = $COUNT ] &&
+	[ "$(json_get "$tmp/produce.json" produce.latency_ns.p99_9)" -gt 0 ]
+ok $? "every send was timed (p50..p99.9, max in the summary)"
 
-"$KMQ_BENCH" produce --broker "$broker" --topic SmokeT --queues 8 \
-	--no-create --count 1000 --size 1K --connections 1 --inflight 1 \
+"$KMQ_BENCH" produce --namesrv "$ns" --topic SmokeT --no-create \
+	--count 1000 --size 1K --connections 1 --threads 2 --inflight 1 \
 	--serialize json --check-responses --quiet >"$tmp/out2" 2>&1
 rc=$?
-ok $rc "produce one in flight with JSON headers exits 0"
-[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/out2"
+ok $rc "produce --threads 2, one in flight, JSON headers exits 0"
+[ $rc -eq 0 ] || show "$tmp/out2"
 
-# 1000 is not a multiple of 7: the last batch of each connection is short.
-"$KMQ_BENCH" produce --broker "$broker" --topic SmokeT --queues 8 \
-	--no-create --count 1000 --size 200 --batch 7 --connections 2 \
-	--inflight 4 --check-responses --json --quiet >"$tmp/batch.json" \
-	2>"$tmp/err"
+# 1000 is not a multiple of 7: the last batch of each sender is short.
+"$KMQ_BENCH" produce --namesrv "$ns" --topic SmokeT --no-create \
+	--count 1000 --size 200 --batch 7 --connections 2 --inflight 4 \
+	--check-responses --json --quiet >"$tmp/batch.json" 2>"$tmp/err"
 rc=$?
 ok $rc "produce --batch 7 (SEND_BATCH_MESSAGE) exits 0"
-[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"
-[ "$(json_get "$tmp/batch.json" produce.acknowledged)" = 1000 ] &&
-	[ "$(json_get "$tmp/batch.json" produce.requests)" = 144 ]
-ok $? "... 1000 messages acknowledged in 144 requests"
-total=$((COUNT + 2000))
+[ $rc -eq 0 ] || show "$tmp/err"
+json_is "$tmp/batch.json" produce.acknowledged 1000 produce.requests 144
+ok $? "... 1000 messages acknowledged in 144 sends"
 
-"$KMQ_BENCH" drain --broker "$broker" --topic SmokeT --queues 8 \
-	--connections 2 --json --quiet >"$tmp/drain.json" 2>"$tmp/err"
+# 2000 messages at 2000 a second take about a second, however fast the
+# machine is (a slow one only takes longer).
+"$KMQ_BENCH" produce --namesrv "$ns" --topic SmokeT --no-create \
+	--count 2000 --rate 2000 --size 100 --connections 2 --inflight 4 \
+	--json --quiet >"$tmp/rate.json" 2>"$tmp/err"
 rc=$?
-ok $rc "drain --connections 2 exits 0"
-[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/err"
-[ "$(json_get "$tmp/drain.json" ok)" = true ]
-ok $? "the drain summary parses and says ok"
-[ "$(json_get "$tmp/drain.json" drain.expected)" = $total ]
-ok $? "drain.expected (the max offsets' sum) is $total"
-[ "$(json_get "$tmp/drain.json" drain.records)" = $total ]
-ok $? "drain.records is $total"
-[ "$(json_get "$tmp/drain.json" drain.verified)" = $total ]
-ok $? "every record drained was decoded and checked"
+[ $rc -eq 0 ] && json_is "$tmp/rate.json" produce.acknowledged 2000 &&
+	python3 -c 'import json, sys
+sys.exit(json.load(open(sys.argv[1]))["produce"]["seconds"] < 0.9)' \
+		"$tmp/rate.json"
+ok $? "produce --rate 2000 paces 2000 messages over about a second"
+[ $rc -eq 0 ] || show "$tmp/err"
+total=$((COUNT + 4000))
 
-"$KMQ_BENCH" drain --broker "$broker" --topic SmokeT --queues 8 \
-	--connections 1 --depth 3 --max-msgs 7 --serialize json --json \
-	--quiet >"$tmp/drain2.json" 2>"$tmp/err"
+# --- drain -----------------------------------------------------------
+
+"$KMQ_BENCH" drain --namesrv "$ns" --topic SmokeT --connections 2 \
+	--threads 2 --json --quiet >"$tmp/drain.json" 2>"$tmp/err"
 rc=$?
-ok $rc "drain --depth 3 --max-msgs 7 with JSON headers exits 0"
-[ "$(json_get "$tmp/drain2.json" drain.verified)" = $total ]
-ok $? "... and checks all $total records"
+ok $rc "drain --connections 2 --threads 2 exits 0"
+[ $rc -eq 0 ] || show "$tmp/err"
+json_is "$tmp/drain.json" ok true drain.expected $total \
+	drain.records $total drain.verified $total
+ok $? "drain read and checked all $total messages"
+json_is "$tmp/drain.json" drain.lost 0 drain.duplicated 0 \
+	drain.corrupted 0 drain.streams 8
+ok $? "... none lost, duplicated or corrupted, in 8 streams (four runs of 2 senders)"
 
-# A message that kmq-bench did not write (a JSON SEND_MESSAGE_V2 made
-# here) fails drain's body check: exit 1.
-python3 - "$port" <<'PY' >"$tmp/foreign" 2>&1
-import json, socket, struct, sys
-hdr = json.dumps({"code": 310, "language": "JAVA", "version": 0,
-		  "opaque": 7, "flag": 0, "extFields": {
-		  "a": "SmokeP", "b": "SmokeBad", "c": "TBW102", "d": "1",
-		  "e": "0", "f": "0", "g": "0", "h": "0", "i": "",
-		  "j": "0", "k": "false", "m": "false"}}).encode()
-body = b"not a kmq-bench body, but long enough for its header"
+"$KMQ_BENCH" drain --namesrv "$ns" --topic SmokeT --pull-batch 7 \
+	--serialize json --json --quiet >"$tmp/drain2.json" 2>"$tmp/err"
+rc=$?
+ok $rc "drain --pull-batch 7 with JSON headers exits 0"
+json_is "$tmp/drain2.json" drain.verified $total
+ok $? "... and checks all $total messages"
+
+# --- consume ---------------------------------------------------------
+
+"$KMQ_BENCH" consume --namesrv "$ns" --topic SmokeT --group SmokeC1 \
+	--idle-timeout 3 --json --quiet >"$tmp/consume.json" 2>"$tmp/err"
+rc=$?
+ok $rc "consume (push consumer, group SmokeC1) exits 0"
+[ $rc -eq 0 ] || show "$tmp/err"
+json_is "$tmp/consume.json" ok true mode consume consume.unique $total \
+	consume.lost 0 consume.corrupted 0 consume.stopped_by idle
+ok $? "consume received all $total, none lost or corrupted, stopped idle"
+[ "$(json_get "$tmp/consume.json" consume.latency_ns.count)" = $total ] &&
+	[ "$(json_get "$tmp/consume.json" consume.latency_ns.p50)" -gt 0 ]
+ok $? "... each first delivery timed end to end"
+
+"$KMQ_BENCH" consume --namesrv "$ns" --topic SmokeT --group SmokeC1 \
+	--idle-timeout 2 --json --quiet >"$tmp/again.json" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && json_is "$tmp/again.json" consume.delivered 0
+ok $? "the same group again gets nothing (offsets committed): exit 1 (rc $rc)"
+
+"$KMQ_BENCH" consume --namesrv "$ns" --topic SmokeT --group SmokeC2 \
+	--consumers 2 --consume-threads 2 --consume-batch 4 --pull-batch 16 \
+	--count $total --idle-timeout 10 --json --quiet \
+	>"$tmp/consume2.json" 2>"$tmp/err"
+rc=$?
+ok $rc "consume --consumers 2 --count $total (another group) exits 0"
+[ $rc -eq 0 ] || show "$tmp/err"
+json_is "$tmp/consume2.json" consume.stopped_by count consume.corrupted 0 &&
+	[ "$(json_get "$tmp/consume2.json" consume.unique)" -ge $total ]
+ok $? "... stopped by the count with every message received"
+
+# --- pipeline --------------------------------------------------------
+
+"$KMQ_BENCH" pipeline --namesrv "$ns" --topic SmokeP --queues 4 \
+	--count 3000 --size 512 --connections 2 --inflight 8 --consumers 2 \
+	--json --quiet >"$tmp/pipe.json" 2>"$tmp/err"
+rc=$?
+ok $rc "pipeline --count 3000, 2 producers, 2 consumers exits 0"
+[ $rc -eq 0 ] || show "$tmp/err"
+json_is "$tmp/pipe.json" ok true mode pipeline produce.acknowledged 3000 \
+	consume.unique 3000 consume.expected 3000 lost 0 corrupted 0
+ok $? "pipeline: 3000 acknowledged, 3000 received, none lost"
+[ "$(json_get "$tmp/pipe.json" consume.latency_ns.count)" = 3000 ] &&
+	[ "$(json_get "$tmp/pipe.json" produce.latency_ns.count)" = 3000 ]
+ok $? "... both sides timed (send to ack, send to listener)"
+
+"$KMQ_BENCH" pipeline --namesrv "$ns" --topic SmokeP --no-create \
+	--group SmokeP2 --duration 2 --size 100 --inflight 32 --serialize json \
+	--consume-batch 8 --quiet >"$tmp/pipe2" 2>&1
+rc=$?
+ok $rc "pipeline --duration 2 into a topic with an earlier run exits 0"
+[ $rc -eq 0 ] || show "$tmp/pipe2"
+grep -q 'of earlier runs 3000' "$tmp/pipe2"
+ok $? "... and tells the earlier run's 3000 apart"
+
+# --- a gap, a duplicate, a bad checksum, a foreign body --------------
+
+# Bodies laid out as bench_body.h says, sent as JSON SEND_MESSAGE_V2
+# requests made here (not by kmq-bench): stream 0 of a run has sequence
+# numbers 0, 1, 1, 3, 4 (2 is missing, 1 twice), then one more with its
+# header checksum broken and one that is not a kmq-bench body at all.
+python3 - "$port" <<'PY' >"$tmp/inject" 2>&1
+import json, socket, struct, sys, time, zlib
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
-s.sendall(struct.pack(">II", 4 + len(hdr) + len(body), len(hdr)) + hdr +
-	  body)
-head = b""
-while len(head) < 8:
-	head += s.recv(8 - len(head))
-size, hlen = struct.unpack(">II", head)
-rest = b""
-while len(rest) < size - 4:
-	rest += s.recv(size - 4 - len(rest))
-print(json.loads(rest[:hlen & 0xffffff])["code"])
+
+def body(seq, size=100, bad_crc=False):
+	h = struct.pack(">IIIIQQ", 0x4b4d5142, 0x5eed, 0, size, seq,
+			time.monotonic_ns())
+	crc = zlib.crc32(h) ^ (1 if bad_crc else 0)
+	h += struct.pack(">I", crc)
+	return h + bytes((i * 131 + 17) & 0xff for i in range(len(h), size))
+
+def send(b, opaque):
+	hdr = json.dumps({"code": 310, "language": "JAVA", "version": 0,
+			  "opaque": opaque, "flag": 0, "extFields": {
+			  "a": "SmokeP", "b": "SmokeBad", "c": "TBW102",
+			  "d": "1", "e": "0", "f": "0", "g": "0", "h": "0",
+			  "i": "", "j": "0", "k": "false", "m": "false"}}).encode()
+	s.sendall(struct.pack(">II", 4 + len(hdr) + len(b), len(hdr)) +
+		  hdr + b)
+	head = b""
+	while len(head) < 8:
+		head += s.recv(8 - len(head))
+	size, hlen = struct.unpack(">II", head)
+	rest = b""
+	while len(rest) < size - 4:
+		rest += s.recv(size - 4 - len(rest))
+	return json.loads(rest[:hlen & 0xffffff])["code"]
+
+codes = [send(body(q), i) for i, q in enumerate([0, 1, 1, 3, 4])]
+codes.append(send(body(5, bad_crc=True), 10))
+codes.append(send(b"not a kmq-bench body, but long enough for its header",
+		  11))
+print(" ".join(str(c) for c in codes))
 PY
-[ "$(cat "$tmp/foreign")" = 0 ]
-ok $? "a foreign message is stored in topic SmokeBad"
-"$KMQ_BENCH" drain --broker "$broker" --topic SmokeBad --queues 1 \
-	--json --quiet >"$tmp/bad.json" 2>"$tmp/err"
+[ "$(cat "$tmp/inject")" = "0 0 0 0 0 0 0" ]
+ok $? "7 hand-made messages are stored in topic SmokeBad"
+[ "$(cat "$tmp/inject")" = "0 0 0 0 0 0 0" ] || show "$tmp/inject"
+
+"$KMQ_BENCH" drain --namesrv "$ns" --topic SmokeBad --json --quiet \
+	>"$tmp/bad.json" 2>"$tmp/err"
 rc=$?
-[ $rc -eq 1 ] && [ "$(json_get "$tmp/bad.json" ok)" = false ] &&
-	grep -q 'magic' "$tmp/err"
-ok $? "drain exits 1 on a body it did not write (rc $rc)"
+[ $rc -eq 1 ] && json_is "$tmp/bad.json" ok false drain.records 7 \
+	drain.lost 1 drain.duplicated 1 drain.corrupted 2
+ok $? "drain exits 1 and counts 1 lost, 1 duplicated, 2 corrupted (rc $rc)"
+grep -q 'checksum' "$tmp/err" && grep -q 'magic' "$tmp/err" &&
+	grep -q 'lost' "$tmp/err"
+ok $? "... and says which and why on stderr"
 
-"$KMQ_BENCH" produce --broker "$broker" --size 8 --count 1 \
-	>/dev/null 2>&1
+"$KMQ_BENCH" consume --namesrv "$ns" --topic SmokeBad --group SmokeBadC \
+	--idle-timeout 3 --json --quiet >"$tmp/badc.json" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && json_is "$tmp/badc.json" ok false consume.delivered 7 \
+	consume.lost 1 consume.duplicated 1 consume.corrupted 2
+ok $? "consume exits 1 and counts 1 lost, 1 duplicated, 2 corrupted (rc $rc)"
+
+# --- bad input and echo ----------------------------------------------
+
+"$KMQ_BENCH" produce --namesrv "$ns" --size 8 --count 1 >/dev/null 2>&1
 [ $? -eq 2 ]
-ok $? "a body smaller than the bench header is refused"
+ok $? "a body smaller than the bench header is refused (exit 2)"
 
-"$KMQ_BENCH" produce --broker 127.0.0.1:1 --count 1 --connect-timeout 0 \
+"$KMQ_BENCH" produce --namesrv 127.0.0.1:1 --count 1 --connect-timeout 200 \
 	--quiet >/dev/null 2>&1
 [ $? -eq 2 ]
-ok $? "an unreachable broker is a setup error (exit 2)"
+ok $? "an unreachable name server is a setup error (exit 2)"
 
-stop_kmqd
+"$KMQ_BENCH" drain --namesrv "$ns" --topic NoSuchTopic --quiet \
+	>/dev/null 2>&1
+[ $? -eq 2 ]
+ok $? "draining a topic without a route is a setup error (exit 2)"
+
+echo_port=$(free_port)
+"$KMQ_BENCH" echo --listen "$echo_port" --queues 4 >"$tmp/echo.log" 2>&1 &
+echo_pid=$!
+i=0
+while ! grep -q answering "$tmp/echo.log" 2>/dev/null && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+"$KMQ_BENCH" produce --namesrv 127.0.0.1:"$echo_port" --topic E --no-create \
+	--count 2000 --connections 2 --inflight 8 --json --quiet \
+	>"$tmp/echo.json" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] && json_is "$tmp/echo.json" produce.acknowledged 2000
+ok $? "produce against the echo stand-in (its own route, no broker) acks 2000"
+[ $rc -eq 0 ] || show "$tmp/err"
+stop_pid "$echo_pid"
+ok $? "echo exits on SIGTERM"
+echo_pid=
+
+stop_pid "$kmqd_pid"
 ok $? "kmqd exits 0 on SIGTERM"
+kmqd_pid=
 
 echo "1..$n"
 [ $failed -eq 0 ]
