@@ -57,7 +57,8 @@ BUILD=$(cd "$BUILD" && pwd)
 # kmq.ko, so it goes last.
 DEFAULT_SUITES="kmq_attach_test kmq_topic_test kmq_append_test kmq_read_test
 kmq_poll_test kmq_mmap_test kmq_badinput_test kmq_genl_test
-kmq_concurrency_test kmq_cross_test kmq_unpriv_test@nobody kmq_unload_test"
+kmq_concurrency_test kmq_cross_test kmq_pull_send_test kmq_unpriv_test@nobody
+kmq_unload_test"
 # One line, single spaces.
 read -r -a SUITE_LIST <<<"$(echo "${KMQ_VM_SUITES:-$DEFAULT_SUITES}" | tr '\n' ' ')"
 SUITES="${SUITE_LIST[*]}"
