@@ -52,3 +52,11 @@ $(ST_DIR)/%: selftests/%.c $(wildcard selftests/*.h) $(LIBKMQFMT) | $(KSFT_HARNE
 vmtest: selftests
 	BUILD=$(BUILD) KMQ_CACHE=$(KMQ_CACHE) \
 		prove -v -e kmod/scripts/vm/vmtest.sh 6.1 6.12 debug
+
+# kmqd's protocol suites on its kernel backend, inside QEMU against kmq.ko,
+# on both stock kernels and the debug kernel (kmod/scripts/vm/vmtest-kmqd.sh;
+# selftests/README.md, "kmqd on the kernel backend").
+.PHONY: vmtest-kmqd
+vmtest-kmqd:
+	BUILD=$(BUILD) KMQ_CACHE=$(KMQ_CACHE) \
+		prove -v -e kmod/scripts/vm/vmtest-kmqd.sh 6.1 6.12 debug

@@ -14,15 +14,19 @@
  *   appends (KMQ_APPEND_NOWAIT) are completed by one thread that waits
  *   with KMQ_IOC_FLUSH for the furthest end queued: a group commit.
  * - Reads: KMQ_IOC_READ copies the records into a buffer that the
- *   returned range owns (fd -1: bytes in memory) until released.
+ *   returned range owns (fd -1: bytes in memory) until released: the
+ *   calling thread's own buffer, reused from pull to pull.
  *
  * Errnos from the module become the userspace store's -KMQ_E* codes, so
- * kmqd answers clients the same on both backends.
+ * kmqd answers clients the same on both backends; the arguments whose
+ * EINVAL would be ambiguous (queue counts, perm, properties, read sizes)
+ * are checked here first, as the userspace store checks them.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +36,7 @@
 #include <unistd.h>
 
 #include "kmq_ioctl.h"
+#include "kmq_props.h"
 #include "kmqd_backend.h"
 #include "kmqd_log.h"
 
@@ -39,6 +44,8 @@
 #define KB_READ_BUF	(256u << 10)
 #define KB_RING_NOLIMIT	4096	/* ringSegments 0: the module's most */
 #define KB_TOPIC_PAGE	64
+#define KB_QUEUES_MAX	1024	/* queues of a topic kmq.ko takes */
+#define KB_READ_MSGS_MAX 16000	/* records one KMQ_IOC_READ returns */
 
 struct kb_topic {
 	struct kb_topic *next;
@@ -56,6 +63,7 @@ struct kb_store {
 	int fd;
 	char name[KMQ_STORE_NAME_MAX];
 	uint32_t flush_timeout_ms;
+	bool sync;			/* SYNC_FLUSH */
 	pthread_mutex_t lock;		/* topics, waiters */
 	struct kb_topic *topics;
 	pthread_cond_t cond;
@@ -84,7 +92,12 @@ static const char *kb_errmsg(void)
 	return kb_msg;
 }
 
-/* The module's errno, as the userspace store would have said it. */
+/*
+ * The module's errno, as the userspace store would have said it. The
+ * module answers EINVAL for a topic name it does not take, and for
+ * arguments this file checks before the call (queue counts, perm,
+ * properties): with @topic_op, an EINVAL is the topic name.
+ */
 static int kb_code(int err, bool topic_op)
 {
 	switch (err) {
@@ -120,24 +133,39 @@ static int kb_ioctl(struct kb_store *b, unsigned long cmd, void *arg,
 	return 0;
 }
 
+/*
+ * The store's name in kmq.ko: "kmqd-", the tail of the directory's real
+ * path with each byte the module does not take in names (it takes
+ * [A-Za-z0-9_.-]) as '_', then "-" and a 64-bit FNV-1a hash of the whole
+ * path, so that two directories never share a name: an attach refused
+ * with EEXIST binds to the store of that name, which must be this one.
+ */
 static void kb_name(char *out, size_t len, const char *root)
 {
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t n, tail, i;
 	char path[4096];
-	const char *p = path;
-	size_t n;
+	const char *p;
 
 	if (!realpath(root, path))
 		snprintf(path, sizeof(path), "%s", root);
+	for (p = path; *p; p++) {
+		h ^= (unsigned char)*p;
+		h *= 0x100000001b3ULL;
+	}
 	n = strlen(path);
-	/* The tail of the path names the store: unique enough, and short. */
-	if (n > len - 6)
-		p = path + n - (len - 6);
-	memcpy(out, "kmqd:", 5);
-	n = strlen(p);
-	if (n > len - 6)
-		n = len - 6;
-	memcpy(out + 5, p, n);
-	out[5 + n] = '\0';
+	tail = len - sizeof("kmqd-") - 17;	/* 17: "-" and 16 hex digits */
+	p = n > tail ? path + n - tail : path;
+	n = snprintf(out, len, "kmqd-%s", p);
+	for (i = 5; i < n; i++) {
+		char c = out[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		      c == '-'))
+			out[i] = '_';
+	}
+	snprintf(out + n, len - n, "-%016llx", (unsigned long long)h);
 }
 
 static void kb_host(struct kmq_uhost *u, const struct kmq_host *h)
@@ -217,8 +245,18 @@ static int be_topic_config(void *h, const struct kmq_topic_info *ti)
 {
 	struct kb_store *b = h;
 	struct kmq_topic t;
+	uint32_t n;
 	int ret;
 
+	n = ti->read_queues > ti->write_queues ? ti->read_queues :
+	    ti->write_queues;
+	if (!n || n > KB_QUEUES_MAX)
+		return kb_err(-EINVAL, "topic %s: queue counts %u/%u not in 1..%d (kmq.ko)",
+			      ti->name, ti->read_queues, ti->write_queues,
+			      KB_QUEUES_MAX);
+	if (ti->perm & ~(KMQ_PERM_READ | KMQ_PERM_WRITE))
+		return kb_err(-EINVAL, "topic %s: perm %u has unknown bits",
+			      ti->name, ti->perm);
 	memset(&t, 0, sizeof(t));
 	t.size = sizeof(t);
 	t.read_queues = ti->read_queues;
@@ -383,11 +421,22 @@ static int kb_append(struct kb_store *b, const struct kmq_msg *msgs,
 		}
 	}
 	for (i = 0; i < n; i++) {
-		if (strlen(msgs[i].topic) >= sizeof(am[i].topic)) {
+		const struct kmq_msg *m = &msgs[i];
+
+		if (strlen(m->topic) >= sizeof(am[i].topic)) {
 			ret = kb_err(-KMQ_EBADTOPIC, "topic name too long");
 			goto out;
 		}
-		kb_msg_in(&am[i], &msgs[i]);
+		/* The store's own check, so the module's EINVAL is the topic. */
+		if (m->props_len > KMQ_PROPS_MAX ||
+		    (m->props_len && !m->props) ||
+		    (m->props_len && kmq_props_validate(m->props, m->props_len))) {
+			ret = kb_err(-KMQ_EBADPROPS,
+				     "message %u: properties are not name\\1value\\2 pairs of at most %d bytes",
+				     i, KMQ_PROPS_MAX);
+			goto out;
+		}
+		kb_msg_in(&am[i], m);
 	}
 	memset(&a, 0, sizeof(a));
 	a.size = sizeof(a);
@@ -397,7 +446,7 @@ static int kb_append(struct kb_store *b, const struct kmq_msg *msgs,
 	a.count = n;
 	a.msg_size = sizeof(*am);
 	a.res_size = sizeof(*ar);
-	ret = kb_ioctl(b, KMQ_IOC_APPEND, &a, "append", false);
+	ret = kb_ioctl(b, KMQ_IOC_APPEND, &a, "append", true);
 	if (ret)
 		goto out;
 	for (i = 0; i < n; i++)
@@ -478,7 +527,13 @@ static int be_append_async(void *h, const struct kmq_msg *msgs, uint32_t n,
 	if (!w)
 		return kb_err(-ENOMEM, "out of memory");
 	ret = kb_append(b, msgs, n, res, KMQ_APPEND_NOWAIT, &end);
-	if (ret != KMQ_APPEND_NOT_FLUSHED) {
+	/*
+	 * Under SYNC_FLUSH every append is completed by the flusher, even
+	 * one a concurrent sync already covered (status OK): answered at
+	 * once, it would overtake earlier sends of its connection still
+	 * waiting there, and a connection's answers must keep its order.
+	 */
+	if (ret < 0 || (!b->sync && ret != KMQ_APPEND_NOT_FLUSHED)) {
 		free(w);
 		if (ret < 0)
 			return ret;
@@ -499,44 +554,100 @@ static int be_append_async(void *h, const struct kmq_msg *msgs, uint32_t n,
 
 /* ---- reads ---------------------------------------------------------- */
 
+/*
+ * A read's records live in a buffer the returned range owns until it is
+ * released. Each thread keeps one of KB_READ_BUF bytes for the common
+ * case, so a pull costs no allocation; a record larger than that, or a
+ * second read before the first is released, gets a buffer of its own.
+ * A release may come from another thread: the flag is atomic.
+ */
+struct kb_rbuf {
+	bool cached;
+	atomic_bool busy;
+	uint32_t cap;
+	unsigned char data[];
+};
+
+static __thread struct kb_rbuf *kb_tbuf;
+
+static struct kb_rbuf *kb_rbuf_get(uint32_t want)
+{
+	struct kb_rbuf *rb;
+
+	if (want <= KB_READ_BUF) {
+		if (!kb_tbuf) {
+			kb_tbuf = malloc(sizeof(*kb_tbuf) + KB_READ_BUF);
+			if (kb_tbuf) {
+				kb_tbuf->cached = true;
+				kb_tbuf->cap = KB_READ_BUF;
+				atomic_init(&kb_tbuf->busy, false);
+			}
+		}
+		if (kb_tbuf && !atomic_exchange(&kb_tbuf->busy, true))
+			return kb_tbuf;
+	}
+	rb = malloc(sizeof(*rb) + want);
+	if (rb) {
+		rb->cached = false;
+		rb->cap = want;
+		atomic_init(&rb->busy, true);
+	}
+	return rb;
+}
+
+static void kb_rbuf_put(struct kb_rbuf *rb)
+{
+	if (!rb)
+		return;
+	if (rb->cached)
+		atomic_store(&rb->busy, false);
+	else
+		free(rb);
+}
+
 static int be_read(void *h, const struct kmq_read_req *req,
 		   struct kmq_range *ranges, uint32_t max_ranges,
 		   struct kmq_read_result *res)
 {
 	struct kb_store *b = h;
 	uint32_t cap = req->max_bytes ? req->max_bytes : KB_READ_BUF;
+	struct kb_rbuf *rb;
 	struct kmq_read r;
-	void *buf = NULL;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
-	if (!max_ranges)
-		return kb_err(-EINVAL, "no room for a range");
+	if (!max_ranges || !req->max_msgs)
+		return kb_err(-EINVAL, "read: bad request");
 	memset(&r, 0, sizeof(r));
 	r.size = sizeof(r);
 	r.offset = req->offset;
 	r.tags = (uintptr_t)req->tags;
 	r.ntags = req->tags ? req->ntags : 0;
 	r.queue_id = req->queue_id;
-	r.max_msgs = req->max_msgs;
+	/* The store scans 16000 entries at most: no read returns more. */
+	r.max_msgs = req->max_msgs > KB_READ_MSGS_MAX ? KB_READ_MSGS_MAX :
+		     req->max_msgs;
+	if (r.ntags > KMQ_TAGS_MAX)
+		return kb_err(-EINVAL, "read: %u tags, kmq.ko filters %d at most",
+			      r.ntags, KMQ_TAGS_MAX);
 	if (strlen(req->topic) >= sizeof(r.topic))
 		return kb_err(-KMQ_EBADTOPIC, "topic name too long");
 	strcpy(r.topic, req->topic);
 	for (;;) {
-		buf = malloc(cap);
-		if (!buf)
+		rb = kb_rbuf_get(cap);
+		if (!rb)
 			return kb_err(-ENOMEM, "out of memory");
-		r.buf = (uintptr_t)buf;
+		r.buf = (uintptr_t)rb->data;
 		r.buf_len = cap;
-		ret = kb_ioctl(b, KMQ_IOC_READ, &r, "read", false);
+		ret = kb_ioctl(b, KMQ_IOC_READ, &r, "read", true);
 		/* One record larger than asked for is still returned. */
 		if (ret != -ENOSPC || r.bytes <= cap)
 			break;
-		free(buf);
+		kb_rbuf_put(rb);
 		cap = r.bytes;
 	}
 	if (ret) {
-		free(buf);
+		kb_rbuf_put(rb);
 		return ret;
 	}
 	res->status = r.status;
@@ -546,15 +657,15 @@ static int be_read(void *h, const struct kmq_read_req *req,
 	res->count = r.count;
 	res->bytes = r.bytes;
 	if (!r.count) {
-		free(buf);
+		kb_rbuf_put(rb);
 		return 0;
 	}
-	ranges[0].data = buf;
+	ranges[0].data = rb->data;
 	ranges[0].fd = -1;
 	ranges[0].file_off = 0;
 	ranges[0].len = r.bytes;
 	ranges[0].count = r.count;
-	ranges[0].seg = buf;
+	ranges[0].seg = rb;
 	res->nranges = 1;
 	return 0;
 }
@@ -564,7 +675,7 @@ static void be_release(void *h, struct kmq_range *ranges, uint32_t n)
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
-		free(ranges[i].seg);
+		kb_rbuf_put(ranges[i].seg);
 		ranges[i].seg = NULL;
 	}
 }
@@ -581,7 +692,7 @@ static int be_queue_offsets(void *h, const char *topic, uint32_t queue_id,
 	if (strlen(topic) >= sizeof(q.topic))
 		return kb_err(-KMQ_EBADTOPIC, "topic name too long");
 	strcpy(q.topic, topic);
-	ret = kb_ioctl(h, KMQ_IOC_QUEUE_INFO, &q, "queue info", false);
+	ret = kb_ioctl(h, KMQ_IOC_QUEUE_INFO, &q, "queue info", true);
 	if (ret)
 		return ret;
 	*min = q.min_offset;
@@ -705,14 +816,16 @@ static int be_open(const struct kmq_store_config *cfg, void **h)
 	pthread_cond_init(&b->cond, NULL);
 	b->waiters_tail = &b->waiters;
 	b->flush_timeout_ms = cfg->flush_timeout_ms;
-	kb_name(b->name, sizeof(b->name), cfg->root);
+	b->sync = cfg->flush_mode == KMQ_FLUSH_SYNC;
 	b->fd = open(KB_DEV, O_RDWR | O_CLOEXEC);
 	if (b->fd < 0) {
 		ret = kb_err(-errno, "%s: %s", KB_DEV, strerror(errno));
 		goto fail;
 	}
+	/* First, so that the name comes from the directory's real path. */
 	if (cfg->flags & KMQ_STORE_CREATE)
 		mkdir(cfg->root, 0755);
+	kb_name(b->name, sizeof(b->name), cfg->root);
 	ret = kb_attach(b, cfg);
 	if (!ret)
 		ret = kb_load_topics(b);

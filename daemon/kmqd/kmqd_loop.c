@@ -933,6 +933,15 @@ static void kmqd_on_accept(struct kmqd_loop *l, struct kmqd_listener *ls,
 				 strerror(-cqe->res));
 		return;
 	}
+	/*
+	 * Stopping: the loop has closed its connections and only drains
+	 * the ring. A connection made now would outlive the ring (and be
+	 * answered on it after io_uring_queue_exit()).
+	 */
+	if (l->stop) {
+		close(cqe->res);
+		return;
+	}
 	setsockopt(cqe->res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = kmqd_conn_new(l, cqe->res, ls->svc);
 	if (!c) {
@@ -1090,9 +1099,11 @@ static void kmqd_on_cqe(struct kmqd_loop *l, struct io_uring_cqe *cqe)
 		kmqd_on_connect(op->owner, cqe->res);
 		break;
 	case KMQD_OP_TIMER:
-		kmqd_on_tick(l);
-		if (!l->stop)
+		/* Not while stopping: a tick may connect to a name server. */
+		if (!l->stop) {
+			kmqd_on_tick(l);
 			kmqd_arm_timer(l);
+		}
 		break;
 	case KMQD_OP_EVENT:
 		kmqd_run_posts(l);

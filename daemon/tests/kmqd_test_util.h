@@ -133,6 +133,19 @@ static inline uint64_t kd_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * kd_slow_ms() - a latency limit of @ms, stretched by $KD_TIME_SCALE
+ * (at least 1) where everything runs slower: the kmqd suites inside the
+ * emulated (TCG) VM of kmod/scripts/vm/vmtest-kmqd.sh.
+ */
+static inline double kd_slow_ms(double ms)
+{
+	const char *e = getenv("KD_TIME_SCALE");
+	double k = e ? strtod(e, NULL) : 1.0;
+
+	return k > 1.0 ? ms * k : ms;
+}
+
 static inline void kd_sleep_ms(unsigned int ms)
 {
 	struct timespec ts = {

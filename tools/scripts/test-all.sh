@@ -12,6 +12,8 @@
 #   6. KUnit suites of kmq.ko on a debug kernel in QEMU (make kunit)
 #   7. kmq.ko's selftests in QEMU on Debian's 6.1 and 6.12 kernels and the
 #      debug kernel, with a hard reset (make vmtest; TAP, by prove)
+#   8. kmqd's protocol suites and its crash test on the kernel backend in
+#      QEMU against kmq.ko, same kernels (make vmtest-kmqd; TAP, by prove)
 # Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -52,5 +54,8 @@ prove -v -e "" kmod/scripts/kunit-run.sh
 
 step "vmtest: kmq.ko's selftests in QEMU on 6.1, 6.12 and the debug kernel"
 make vmtest
+
+step "vmtest-kmqd: kmqd's suites on the kernel backend in QEMU on 6.1, 6.12 and the debug kernel"
+make vmtest-kmqd
 
 step "all suites passed"

@@ -1,0 +1,316 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# vmtest-kmqd.sh - kmqd on its kernel backend: kmqd's protocol suites run
+# inside QEMU against kmq.ko on one kernel, as one TAP stream (run by
+# prove: `make vmtest-kmqd`).
+#
+#   6.1 | 6.12   Debian's stock kernel of that series, as vmtest.sh
+#   debug        the debug kernel of kmod/scripts/kunit-kernel.sh (KASAN,
+#                lockdep, panic_on_warn) when .cache/kdebug/READY says it
+#                is built; skipped otherwise
+#   <kver>       a kernel named exactly
+#
+# kmqd and the suites are linked static (make BUILD=$BUILD/vm-kmqd
+# LDFLAGS=-static) and go into the initramfs of vmtest.sh's machinery
+# (mkinitramfs.sh, init.sh in "tests" mode, boot.sh, results2tap.awk):
+# each suite is run by kmqd-run.sh, which puts /tmp on the VM's ext4
+# disk, lets kmqd pick its backend (storeBackend=auto: kernel, since
+# /dev/kmq exists) and adds a test that every kmqd the suite started
+# logged "store backend: kernel". t_kmqd_crash kills kmqd with SIGKILL
+# under produce load and checks that the restarted kmqd, bound to the
+# store kmq.ko kept, has every acknowledged message and resumes the
+# consumers from their committed offsets. After the suites kmq.ko is
+# unloaded and the dmesg judged as in vmtest.sh: any warning, lockdep or
+# KASAN report, oops or call trace after kmq.ko was loaded fails.
+#
+# Usage: vmtest-kmqd.sh [-c CACHE] [-b BUILD] <6.1|6.12|debug|kver>
+# Environment:
+#   KMQD_VM_SUITES    suites to run (default below; the debug kernel runs
+#                     KMQD_VM_DEBUG_SUITES)
+#   KMQD_VM_TIMEOUT   seconds for the whole boot (default 1500, debug 2400)
+#   KMQD_SUITE_TIMEOUT seconds for one suite (default 600, debug 1200)
+#   KD_TIME_SCALE     how much the suites' latency limits (kd_slow_ms())
+#                     stretch under emulation (default 4, debug 10)
+#   KMQD_VM_DISK      size of the sparse ext4 disk (default 24G: kmq.ko
+#                     allocates 1 GiB segments whole for a default kmqd)
+#   KMQ_MODULE_SRC    take Kbuild, kmod/ and uapi/ from another tree
+#                     (build-kmq.sh)
+#   KMQD_VM_KEEP_DISK=1 keep the disk image (kmqd cores are in tmp/cores)
+#   KMQD_VM_BACKEND=userspace  run the suites on the userspace store in
+#                     the VM instead (to compare; kmq.ko is loaded anyway)
+# Work files go to BUILD/vm/<kver>/kmqd/; the static binaries to
+# BUILD/vm-kmqd/.
+set -uo pipefail
+# tap() runs last in pipelines and must count in this shell.
+shopt -s lastpipe
+
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+VM=$ROOT/kmod/scripts/vm
+CACHE=${KMQ_CACHE:-$ROOT/.cache}
+BUILD=${BUILD:-$ROOT/build}
+
+usage() {
+	echo "usage: $0 [-c CACHE] [-b BUILD] <6.1|6.12|debug|kver>" >&2
+	exit 2
+}
+while [ $# -gt 0 ]; do
+	case $1 in
+	-c) CACHE=$2; shift 2 ;;
+	-b) BUILD=$2; shift 2 ;;
+	-*) usage ;;
+	*) break ;;
+	esac
+done
+[ $# -eq 1 ] || usage
+TARGET=$1
+mkdir -p "$CACHE" "$BUILD"
+CACHE=$(cd "$CACHE" && pwd)
+BUILD=$(cd "$BUILD" && pwd)
+
+# Suite name in the VM -> test binary. The debug kernel (KASAN: several
+# times slower again) runs the suites that exercise the most module code
+# per second.
+DEFAULT_SUITES="kmqd_protocol kmqd_badinput kmqd_delivery kmqd_admin
+kmqd_crash libkmq_pull libkmq_producer libkmq_restart"
+DEBUG_SUITES="kmqd_delivery kmqd_crash kmqd_admin"
+SUITE_BINS="t_kmqd_protocol t_kmqd_badinput t_kmqd_delivery t_kmqd_admin
+t_kmqd_crash"
+# libkmq's suites against kmqd (the quick ones: push and orderly spend
+# most of a minute waiting on rebalance timers natively). Linked here:
+# make's rule for them also wants the shared library, which -static
+# cannot make.
+LIBKMQ_BINS="t_libkmq_pull t_libkmq_producer t_libkmq_restart"
+
+# --- TAP -------------------------------------------------------------------
+N=0
+FAILED=0
+tap() {		# tap: number the "ok - " / "not ok - " lines of stdin
+	local line
+
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*)
+			N=$((N + 1))
+			echo "ok $N ${line#ok }"
+			;;
+		"not ok - "*)
+			N=$((N + 1))
+			FAILED=$((FAILED + 1))
+			echo "not ok $N ${line#not ok }"
+			;;
+		*) echo "$line" ;;
+		esac
+	done
+}
+ok() {		# ok <0|1 as status> <name>
+	if [ "$1" -eq 0 ]; then
+		echo "ok - $TARGET $2"
+	else
+		echo "not ok - $TARGET $2"
+	fi | tap
+}
+diag() { sed 's/^/# /'; }
+say() { echo "# vmtest-kmqd $TARGET: $*"; }
+finish() {
+	echo "1..$N"
+	[ $FAILED -eq 0 ]
+	exit
+}
+bail() {
+	echo "not ok - $TARGET $*" | tap
+	finish
+}
+now() { date +%s.%N; }
+since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
+
+T0=$(now)
+
+# --- the kernel --------------------------------------------------------------
+KVER='' KDIR='' KERNEL='' MODROOT='' APPEND=''
+TIMEOUT=${KMQD_VM_TIMEOUT:-1500}
+SUITE_TIMEOUT=${KMQD_SUITE_TIMEOUT:-600}
+SUITES=${KMQD_VM_SUITES:-$DEFAULT_SUITES}
+TIME_SCALE=${KD_TIME_SCALE:-4}
+
+if [ "$TARGET" = debug ]; then
+	READY=$CACHE/kdebug/READY
+	if [ ! -f "$READY" ]; then
+		echo "1..0 # SKIP no debug kernel ($READY absent: run kmod/scripts/kunit-kernel.sh)"
+		exit 0
+	fi
+	# shellcheck disable=SC1090
+	. "$READY"
+	KVER=${KDEBUG_KVER:-} KDIR=${KDEBUG_KDIR:-} KERNEL=${KDEBUG_BZIMAGE:-}
+	APPEND=${KDEBUG_CMDLINE:-"panic_on_warn=1 oops=panic"}
+	TIMEOUT=${KMQD_VM_TIMEOUT:-2400}
+	SUITE_TIMEOUT=${KMQD_SUITE_TIMEOUT:-1200}
+	SUITES=${KMQD_VM_SUITES:-$DEBUG_SUITES}
+	TIME_SCALE=${KD_TIME_SCALE:-10}
+	if [ -z "$KVER" ] || [ ! -f "$KERNEL" ] || [ ! -f "$KDIR/Makefile" ]; then
+		bail "debug kernel: $READY names no usable kernel"
+	fi
+else
+	if [ ! -f "$CACHE/kernels.list" ]; then
+		say "fetching kernel headers"
+		"$ROOT/kmod/scripts/fetch-kernel.sh" -c "$CACHE" 2>&1 | diag
+	fi
+	read -r _ KVER KDIR < <(awk -v t="$TARGET" '$1 == t || $2 == t' \
+				"$CACHE/kernels.list" 2>/dev/null)
+	[ -n "$KVER" ] || bail "kernel $TARGET: not in $CACHE/kernels.list"
+	say "fetching linux-image-$KVER"
+	img=$("$VM/fetch-image.sh" -c "$CACHE" "$KVER" 2>"$BUILD/.fetch-image-kmqd.log")
+	st=$?
+	[ $st -eq 0 ] || diag <"$BUILD/.fetch-image-kmqd.log"
+	rm -f "$BUILD/.fetch-image-kmqd.log"
+	ok $st "kernel image linux-image-$KVER unpacked"
+	[ $st -eq 0 ] || finish
+	KERNEL=$img/boot/vmlinuz-$KVER
+	MODROOT=$img
+fi
+# One line, single spaces.
+read -r -a SUITE_LIST <<<"$(echo "$SUITES" | tr '\n' ' ')"
+SUITES="${SUITE_LIST[*]}"
+OUT=$BUILD/vm/$KVER/kmqd
+mkdir -p "$OUT"
+
+# --- kmq.ko, kmqd and the suites ---------------------------------------------
+# The module of an earlier run is reused while no source is newer.
+KO=$OUT/kmq/src/kmq.ko
+MSRC=${KMQ_MODULE_SRC:-$ROOT}
+if [ -f "$KO" ] && [ -z "${KMQ_MODULE_SRC:-}" ] &&
+   [ -z "$(find "$MSRC/Kbuild" "$MSRC/kmod" "$MSRC/uapi" "$KDIR/Makefile" \
+	   -newer "$KO" -print -quit 2>/dev/null)" ]; then
+	say "kmq.ko for $KVER is up to date"
+	st=0
+else
+	say "building kmq.ko against $KDIR"
+	KO=$("$VM/build-kmq.sh" "$KDIR" "$OUT/kmq" 2>"$OUT/kmq-build.err")
+	st=$?
+fi
+ok $st "kmq.ko builds for $KVER"
+[ $st -eq 0 ] || { diag <"$OUT/kmq-build.err"; finish; }
+
+SB=$BUILD/vm-kmqd
+targets=("$SB/kmqd" "$SB/libkmq.a")
+for b in $SUITE_BINS; do
+	targets+=("$SB/tests/$b")
+done
+for b in $LIBKMQ_BINS; do
+	targets+=("$SB/tools/libkmq/tests/$b.o")
+done
+say "building kmqd and its suites (static) in $SB"
+make -C "$ROOT" -s -j"$(nproc)" BUILD="$SB" LDFLAGS=-static "${targets[@]}" \
+	>"$OUT/static-build.log" 2>&1
+st=$?
+for b in $LIBKMQ_BINS; do
+	[ $st -eq 0 ] || break
+	mkdir -p "$SB/tests"
+	${CC:-cc} -O2 -g -pthread -static -o "$SB/tests/$b" \
+		"$SB/tools/libkmq/tests/$b.o" "$SB/libkmq.a" -luring -ljansson \
+		-lz -ldeflate -lpthread >>"$OUT/static-build.log" 2>&1
+	st=$?
+done
+ok $st "kmqd and its suites build static"
+if [ $st -ne 0 ]; then
+	grep -v 'statically linked applications' "$OUT/static-build.log" |
+		tail -n 40 | diag
+	finish
+fi
+
+# /selftests of the VM: kmqd, the suite binaries, kmqd-run and one entry
+# per suite (init.sh runs /selftests/<suite> from /tmp).
+STAGE=$OUT/stage
+rm -rf "$STAGE"
+mkdir -p "$STAGE"
+cp "$SB/kmqd" "$STAGE/kmqd"
+for b in $SUITE_BINS $LIBKMQ_BINS; do
+	cp "$SB/tests/$b" "$STAGE/$b"
+done
+install -m 755 "$VM/kmqd-run.sh" "$STAGE/kmqd-run"
+if ! ${CC:-cc} -static -O2 -Wall -I"$ROOT/uapi" -o "$STAGE/kmqd_vm_detach" \
+     "$VM/kmqd_vm_detach.c" >"$OUT/detach-build.log" 2>&1; then
+	diag <"$OUT/detach-build.log"
+	bail "kmqd_vm_detach builds"
+fi
+for s in "${SUITE_LIST[@]}"; do
+	b=t_${s}
+	[ -x "$STAGE/$b" ] || bail "suite $s: no binary $b (SUITE_BINS)"
+	printf '#!/bin/sh\nexec /selftests/kmqd-run %s\n' "$b" >"$STAGE/$s"
+	chmod 755 "$STAGE/$s"
+done
+
+# --- the VM --------------------------------------------------------------------
+# A sparse disk: fallocate'd segments become unwritten extents, which
+# cost the host file nothing.
+DISK=$OUT/disk.img
+DISK_SIZE=${KMQD_VM_DISK:-24G}
+cat >"$OUT/kmq-vm.conf" <<-EOF
+KMQ_MODE=tests
+KMQ_SUITES="$SUITES"
+KMQ_SUITE_TIMEOUT=$SUITE_TIMEOUT
+export KMQD_VM_BACKEND=${KMQD_VM_BACKEND:-kernel}
+export KD_TIME_SCALE=$TIME_SCALE
+export KMQD_RUN_TIMEOUT=$((SUITE_TIMEOUT - 30))
+EOF
+if ! "$VM/mkinitramfs.sh" -o "$OUT/initrd.gz" -K "$KO" -c "$OUT/kmq-vm.conf" \
+     -t "$STAGE" ${MODROOT:+-k "$KVER" -M "$MODROOT"} \
+     >"$OUT/mkinitramfs.log" 2>&1; then
+	diag <"$OUT/mkinitramfs.log"
+	bail "initramfs"
+fi
+
+# Under TCG on a loaded host a vCPU sometimes stops getting its timer
+# interrupts (vmtest.sh), or the guest dies in its own boot: such a run
+# is retried once, and says so.
+for try in 1 2; do
+	rm -f "$DISK"
+	if ! { truncate -s "$DISK_SIZE" "$DISK" &&
+	       mkfs.ext4 -F -q -T largefile -E lazy_itable_init=1 "$DISK"; } \
+	     >"$OUT/mkfs.log" 2>&1; then
+		diag <"$OUT/mkfs.log"
+		bail "ext4 disk image"
+	fi
+	t0=$(now)
+	say "booting (suites: $SUITES), timeout $TIMEOUT s"
+	"$VM/boot.sh" -k "$KERNEL" -i "$OUT/initrd.gz" -d "$DISK" -o "$OUT" \
+		-t "$TIMEOUT" -a "$APPEND" 2>"$OUT/boot.log"
+	BOOT_ST=$?
+	diag <"$OUT/boot.log"
+	tr -d '\r' <"$OUT/results.log" >"$OUT/results.txt"
+	tr -d '\r' <"$OUT/console.log" >"$OUT/console.txt"
+	say "wall time $(since "$t0") s, logs in $OUT"
+	[ $try -eq 1 ] || break
+	if [ "$BOOT_ST" -eq 124 ] &&
+	   grep -q "timer wakeup didn't happen" "$OUT/console.txt"; then
+		say "the guest stalled (TCG timer), booting it again"
+	elif ! grep -q '^KMQ-INSMOD' "$OUT/results.txt"; then
+		# Nothing of kmq ran yet: TCG sometimes breaks the guest's
+		# own boot (an oops in the timer code on a patched
+		# instruction). Shown, and booted again.
+		say "the guest died before kmq.ko was loaded, booting it again:"
+		grep -E -A12 'Oops|Kernel panic|BUG:' "$OUT/console.txt" |
+			head -n 20 | diag
+	else
+		break
+	fi
+	mv "$OUT/console.txt" "$OUT/console-try1.txt"
+done
+[ "${KMQD_VM_KEEP_DISK:-0}" = 1 ] || rm -f "$DISK"
+
+ok $((BOOT_ST != 0)) "kmqd VM ended by itself (boot.sh status $BOOT_ST)"
+awk -v label="$TARGET" -v rmmod=1 -v suites="$SUITES" \
+	-f "$VM/results2tap.awk" "$OUT/results.txt" | tap
+
+# The kernel console must show no panic, oops or warning either (with
+# panic_on_warn a warning ends the VM before init sends the dmesg).
+re='Kernel panic|WARNING:|BUG:|KASAN|lockdep|possible circular locking|Oops|general protection|Call Trace'
+if grep -qE "$re" "$OUT/console.txt"; then
+	ok 1 "kernel console shows no panic, oops or warning"
+	grep -E -B2 -A40 "$re" "$OUT/console.txt" | head -n 120 | diag
+else
+	ok 0 "kernel console shows no panic, oops or warning"
+fi
+
+say "total $(since "$T0") s"
+finish
