@@ -65,6 +65,7 @@
 #define KMQ_SEG_SIZE_MAX	BIT_ULL(40)
 #define KMQ_MAX_MESSAGE_MAX	(64U << 20)
 #define KMQ_CQ_ENTRIES_MAX	(16U << 20)
+#define KMQ_CQ_READ_MAX		16	/* entries kmq_cq_read() reads at once */
 #define KMQ_QUEUES_MAX		1024
 #define KMQ_SPARES_MAX		2	/* segments prepared ahead */
 #define KMQ_ASYNC_MIN_PAGES	4
@@ -379,6 +380,7 @@ bool kmq_fctx_bound(struct kmq_fctx *fc);
 
 /* kmq_ioctl.c */
 long kmq_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+int kmq_put_entry(void __user *dst, u32 usize, const void *src, size_t ksize);
 
 /* kmq_kstore.c */
 int kmq_store_attach(struct kmq_fctx *fc, struct kmq_attach *a);
@@ -419,8 +421,11 @@ int kmq_vfs_truncate(struct kmq_kstore *s, struct file *f, u64 size);
 int kmq_vfs_flock(struct file *f);
 u64 kmq_vfs_size(struct file *f);
 u64 kmq_vfs_mtime_ms(struct file *f);
+struct folio *kmq_vfs_folio(struct file *f, u64 pos);
+bool kmq_vfs_paged(struct file *f);
 int kmq_vfs_copy_to_user(struct file *f, u64 pos, void __user *dst,
 			 size_t len);
+int kmq_vfs_peek(struct file *f, u64 pos, void *buf, size_t len);
 
 /* kmq_kseg.c */
 struct kmq_kseg *kmq_seg_open(struct kmq_kstore *s, u64 start, int *err);
@@ -479,7 +484,7 @@ int kmq_flush_ioctl(struct kmq_kstore *s, struct kmq_flush *f);
 
 /* kmq_kread.c */
 int kmq_lookup(struct kmq_kstore *s, struct kmq_lookup *sc);
-s64 *kmq_lookup_tags(u64 utags, u32 ntags);
+int kmq_lookup_user(struct kmq_kstore *s, struct kmq_lookup *sc, u64 utags);
 int kmq_read(struct kmq_kstore *s, struct kmq_read *rd);
 int kmq_read_at(struct kmq_kstore *s, struct kmq_read_at *ra);
 int kmq_queue_info(struct kmq_kstore *s, struct kmq_queue_info *qi,

@@ -100,6 +100,28 @@ static int kmq_topic_list_check(const struct kmq_topic_list *tl)
 	return 0;
 }
 
+/**
+ * kmq_put_entry() - write one entry of an output array whose entry size
+ * the caller chose (append results, topic list, ready list): the
+ * module's struct up to that size, zeros past it.
+ * @dst: the entry, in userspace
+ * @usize: the caller's entry size
+ * @src: the module's struct
+ * @ksize: its size
+ *
+ * Return: 0 or -EFAULT.
+ */
+int kmq_put_entry(void __user *dst, u32 usize, const void *src, size_t ksize)
+{
+	size_t n = min_t(size_t, usize, ksize);
+
+	if (copy_to_user(dst, src, n))
+		return -EFAULT;
+	if (usize > n && clear_user((u8 __user *)dst + n, usize - n))
+		return -EFAULT;
+	return 0;
+}
+
 /* A command on the fd's bound store. */
 static int kmq_ioc_store(struct kmq_fctx *fc, struct kmq_kstore *s,
 			 unsigned int nr, union kmq_ioc_arg *u)

@@ -37,9 +37,6 @@
 #include "kmq_msgid.h"
 #include "kmq_props.h"
 
-#define KMQ_APPEND_MSG_SIZE_VER0	208
-#define KMQ_APPEND_RES_SIZE_VER0	96
-
 /* A user kmq_uhost as the format code's kmq_host; -EINVAL if bad. */
 static int kmq_host_from_user(const struct kmq_uhost *u, struct kmq_host *h)
 {
@@ -223,7 +220,6 @@ static int kmq_write_msg(struct kmq_kstore *s, const struct kmq_append *a,
 	struct kmq_append_res res;
 	struct kmq_append_msg m;
 	struct kmq_record r = {};
-	size_t n;
 	int ret;
 
 	ret = kmq_msg_copy(a, i, &m);
@@ -295,11 +291,10 @@ static int kmq_write_msg(struct kmq_kstore *s, const struct kmq_append *a,
 	res.store_ts = w->now;
 	res.size = p->size;
 	kmq_msgid_encode(res.msg_id, &s->g.store_host, w->pos);
-	res_dst += (size_t)i * a->res_size;
-	n = min_t(size_t, a->res_size, sizeof(res));
-	if (copy_to_user(res_dst, &res, n) ||
-	    (a->res_size > n && clear_user(res_dst + n, a->res_size - n)))
-		return -EFAULT;
+	ret = kmq_put_entry(res_dst + (size_t)i * a->res_size, a->res_size,
+			    &res, sizeof(res));
+	if (ret)
+		return ret;
 	w->pos += p->size;
 	return 0;
 }

@@ -110,7 +110,7 @@ static struct file *kmq_cq_open(struct kmq_kstore *s, struct kmq_ktopic *t,
 	f = kmq_vfs_open(s, rel, O_RDWR | (create ? O_CREAT : 0),
 			 KMQ_FILE_MODE);
 	if (!IS_ERR(f)) {
-		ret = kmq_cq_size(s, f);
+		ret = kmq_vfs_paged(f) ? kmq_cq_size(s, f) : -EOPNOTSUPP;
 		if (ret) {
 			pr_warn("%s: size %s: %d\n", s->name, rel, ret);
 			fput(f);
@@ -187,7 +187,7 @@ int kmq_cq_put(struct kmq_kstore *s, struct kmq_kqueue *q,
 int kmq_cq_read(struct kmq_kstore *s, struct kmq_kqueue *q, u64 idx,
 		u32 n, struct kmq_cq_entry *out)
 {
-	u8 buf[12 * KMQ_CQ_ENTRY_SIZE];
+	u8 buf[KMQ_CQ_READ_MAX * KMQ_CQ_ENTRY_SIZE];
 	u32 rem, i, done = 0;
 	struct file *f;
 	int ret = 0;
@@ -200,17 +200,12 @@ int kmq_cq_read(struct kmq_kstore *s, struct kmq_kqueue *q, u64 idx,
 		memset(out, 0, n * sizeof(*out));
 		return 0;
 	}
-	while (done < n) {
-		u32 k = min_t(u32, n - done, ARRAY_SIZE(buf) / KMQ_CQ_ENTRY_SIZE);
+	while (done < n && !ret) {
+		u32 k = min_t(u32, n - done, KMQ_CQ_READ_MAX);
 
-		ret = kmq_vfs_read(f, buf, k * KMQ_CQ_ENTRY_SIZE,
-				   (u64)(rem + done) * KMQ_CQ_ENTRY_SIZE);
-		if (ret < 0)
-			break;
-		if (ret < k * KMQ_CQ_ENTRY_SIZE)
-			memset(buf + ret, 0, k * KMQ_CQ_ENTRY_SIZE - ret);
-		ret = 0;
-		for (i = 0; i < k; i++)
+		ret = kmq_vfs_peek(f, (u64)(rem + done) * KMQ_CQ_ENTRY_SIZE,
+				   buf, k * KMQ_CQ_ENTRY_SIZE);
+		for (i = 0; i < k && !ret; i++)
 			kmq_cq_entry_decode(buf + i * KMQ_CQ_ENTRY_SIZE,
 					    &out[done + i]);
 		done += k;
@@ -244,8 +239,8 @@ static void kmq_cq_get_locked(struct kmq_kstore *s, struct kmq_kqueue *q,
 
 	cf = kmq_cq_at(q, div_u64_rem(idx, s->g.cq_file_entries, &rem));
 	if (!cf || !cf->file ||
-	    kmq_vfs_read(cf->file, buf, sizeof(buf),
-			 (u64)rem * KMQ_CQ_ENTRY_SIZE) != sizeof(buf)) {
+	    kmq_vfs_peek(cf->file, (u64)rem * KMQ_CQ_ENTRY_SIZE, buf,
+			 sizeof(buf))) {
 		memset(e, 0, sizeof(*e));
 		return;
 	}

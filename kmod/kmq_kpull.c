@@ -112,27 +112,16 @@ int kmq_pull_prepare(struct kmq_fctx *fc, struct kmq_kstore *s,
 		.sink = kmq_pull_sink,
 	};
 	struct kmq_kpull *h;
-	s64 *tags;
 	int ret;
 
-	if (p->flags || !p->max_msgs || p->max_msgs > KMQ_PULL_MSGS_MAX ||
-	    p->ntags > KMQ_TAGS_MAX)
+	if (p->flags || !p->max_msgs || p->max_msgs > KMQ_PULL_MSGS_MAX)
 		return -EINVAL;
-	tags = kmq_lookup_tags(p->tags, p->ntags);
-	if (IS_ERR(tags))
-		return PTR_ERR(tags);
-	sc.tags = tags;
-	if (!tags) {
-		sc.ntags = 0;
-		p->ntags = 0;
-	}
 	h = kmq_pull_alloc(p->max_msgs);
-	if (!h) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	if (!h)
+		return -ENOMEM;
 	sc.arg = h;
-	ret = kmq_lookup(s, &sc);
+	ret = kmq_lookup_user(s, &sc, p->tags);
+	p->ntags = sc.ntags;
 	p->status = sc.status;
 	p->count = ret ? 0 : sc.count;
 	p->bytes = ret ? 0 : sc.bytes;
@@ -152,8 +141,6 @@ int kmq_pull_prepare(struct kmq_fctx *fc, struct kmq_kstore *s,
 	}
 	if (h)
 		kmq_pull_free(h);
-out:
-	kfree(tags);
 	return ret;
 }
 

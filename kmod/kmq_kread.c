@@ -11,8 +11,11 @@
  * kmq_store_read(). Runs of records go to the lookup's sink with their
  * segment pinned; a segment the ring reclaims while pinned is unlinked
  * rather than reused, so the bytes are the record's, never another's.
- * An entry whose segment left the ring before it was pinned ends the
- * lookup (OFFSET_TOO_SMALL when nothing was taken yet).
+ * Each record taken is checked against its entry first (size, queue,
+ * queue offset, commitlog offset: kmq_rec_is_entry()). An entry whose
+ * segment left the ring before it was pinned ends the lookup
+ * (OFFSET_TOO_SMALL when nothing was taken yet); so does one that does
+ * not name its record (-EUCLEAN when nothing was taken yet).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -24,7 +27,6 @@
 #include "kmq.h"
 #include "kmq_endian.h"
 
-#define KMQ_READ_CHUNK	16	/* consume-queue entries read at once */
 /* No record is longer: the largest body, and room for the rest. */
 #define KMQ_READ_AT_MAX	(KMQ_MAX_MESSAGE_MAX + (256U << 10))
 
@@ -63,6 +65,7 @@ static struct kmq_kqueue *kmq_req_queue(struct kmq_kstore *s,
 struct kmq_rstate {
 	struct kmq_kstore *s;
 	struct kmq_lookup *sc;
+	struct kmq_kqueue *q;
 	u64 wpos;
 	struct kmq_kseg *cur;	/* pinned: segment of the last entry */
 	struct kmq_kseg *rseg;	/* pinned: segment of the pending range */
@@ -103,32 +106,70 @@ static struct kmq_kseg *kmq_entry_seg(struct kmq_rstate *st, u64 phys,
 	return st->cur;
 }
 
+/* Whether entry @idx's record is in pinned @seg where the entry says. */
+static bool kmq_entry_ok(struct kmq_rstate *st, struct kmq_kseg *seg, u64 idx,
+			 const struct kmq_cq_entry *e)
+{
+	u8 hdr[KMQ_REC_ENTRY_PEEK];
+
+	return e->size >= sizeof(hdr) &&
+	       !kmq_vfs_peek(seg->file, e->phys_offset - seg->start, hdr,
+			     sizeof(hdr)) &&
+	       kmq_rec_is_entry(hdr, sizeof(hdr), e, st->q->id, idx);
+}
+
 /*
- * One entry: 1 taken, 0 skipped, 2 stop before it (full), or -errno.
- * -ENOSPC when the first matching record does not fit (READ).
+ * Entry @idx names a record that is not there: the ring reclaimed its
+ * segment after the entry was read (the queue's min has moved past it
+ * then), or the entry is damaged. No bytes go out for it: the lookup
+ * stops before it (the next one starts there); when it is the first,
+ * OFFSET_TOO_SMALL, or -EUCLEAN for a damaged entry.
+ */
+static int kmq_entry_lost(struct kmq_rstate *st, u64 idx)
+{
+	struct kmq_lookup *sc = st->sc;
+	bool reclaimed;
+
+	if (sc->count)
+		return 2;
+	mutex_lock(&st->s->lock);
+	reclaimed = idx < st->q->min;
+	mutex_unlock(&st->s->lock);
+	if (reclaimed) {
+		sc->status = KMQ_RD_OFFSET_TOO_SMALL;
+		return 2;
+	}
+	pr_warn_ratelimited("%s: %s/%u: consume-queue entry %llu does not name its record\n",
+			    st->s->name, sc->topic, st->q->id, idx);
+	return -EUCLEAN;
+}
+
+/*
+ * One entry: 1 taken, 0 skipped, 2 stop before it, or -errno: -ENOSPC
+ * when the first matching record does not fit (READ), -EUCLEAN when it
+ * is not the record its entry names.
  */
 static int kmq_lookup_entry(struct kmq_rstate *st, u64 idx,
-			    const struct kmq_cq_entry *e, u64 qmin)
+			    const struct kmq_cq_entry *e)
 {
 	struct kmq_lookup *sc = st->sc;
 	struct kmq_kseg *seg;
 	int take;
 
-	seg = e->size ? kmq_entry_seg(st, e->phys_offset, e->size) : NULL;
-	if (!seg) {
-		/* Reclaimed under us, or a hole: never hand out bytes. */
-		if (!sc->count && e->size && e->phys_offset < st->wpos) {
-			sc->status = KMQ_RD_OFFSET_TOO_SMALL;
-			sc->next_offset = qmin;
-			return 2;
-		}
+	if (!e->size) {		/* a hole: no record was indexed there */
 		sc->next_offset = idx + 1;
 		return 0;
 	}
+	seg = kmq_entry_seg(st, e->phys_offset, e->size);
+	if (!seg)
+		return kmq_entry_lost(st, idx);
 	if (!kmq_tags_match(sc->tags, sc->ntags, e->tags_code)) {
 		sc->next_offset = idx + 1;
 		return 0;
 	}
+	/* Never pass other bytes off as this record. */
+	if (!kmq_entry_ok(st, seg, idx, e))
+		return kmq_entry_lost(st, idx);
 	take = kmq_lookup_take(sc->count, sc->bytes, e->size, sc->max_bytes,
 			       sc->first_always);
 	if (take <= 0) {
@@ -153,10 +194,9 @@ static int kmq_lookup_entry(struct kmq_rstate *st, u64 idx,
 }
 
 /* Walk the entries from sc->offset (no lock held). */
-static int kmq_lookup_entries(struct kmq_rstate *st, struct kmq_kqueue *q,
-			      u64 qmin, u64 qmax)
+static int kmq_lookup_entries(struct kmq_rstate *st, u64 qmax)
 {
-	struct kmq_cq_entry ents[KMQ_READ_CHUNK];
+	struct kmq_cq_entry ents[KMQ_CQ_READ_MAX];
 	struct kmq_lookup *sc = st->sc;
 	u32 per = st->s->g.cq_file_entries;
 	u64 idx = sc->offset, scanned = 0;
@@ -166,14 +206,14 @@ static int kmq_lookup_entries(struct kmq_rstate *st, struct kmq_kqueue *q,
 		u32 rem, n, i;
 
 		div_u64_rem(idx, per, &rem);
-		n = min_t(u64, KMQ_READ_CHUNK, qmax - idx);
+		n = min_t(u64, KMQ_CQ_READ_MAX, qmax - idx);
 		n = min_t(u64, n, per - rem);
 		n = min_t(u64, n, KMQ_READ_SCAN_MAX - scanned);
-		ret = kmq_cq_read(st->s, q, idx, n, ents);
+		ret = kmq_cq_read(st->s, st->q, idx, n, ents);
 		if (ret)
 			return ret;
 		for (i = 0; i < n; i++, idx++, scanned++) {
-			ret = kmq_lookup_entry(st, idx, &ents[i], qmin);
+			ret = kmq_lookup_entry(st, idx, &ents[i]);
 			if (ret < 0)
 				return ret;
 			if (ret == 2 || sc->count == sc->max_msgs)
@@ -190,8 +230,9 @@ static int kmq_lookup_entries(struct kmq_rstate *st, struct kmq_kqueue *q,
  * @sc: the request; status, count, bytes and offsets are filled
  *
  * Return: 0 (see @sc->status), -ENOSPC (READ: the first record does not
- * fit; @sc->bytes says its size), -ENOENT, -ERANGE, -EINVAL, or the
- * sink's error. On an error the sink may have been called: its caller
+ * fit; @sc->bytes says its size), -EUCLEAN (the first record is not
+ * the one its entry names), -ENOENT, -ERANGE, -EINVAL, or the sink's
+ * error. On an error the sink may have been called: its caller
  * undoes what it kept.
  */
 int kmq_lookup(struct kmq_kstore *s, struct kmq_lookup *sc)
@@ -205,6 +246,7 @@ int kmq_lookup(struct kmq_kstore *s, struct kmq_lookup *sc)
 	q = kmq_req_queue(s, sc->topic, sc->queue_id, &t, &ret);
 	if (!q)
 		return ret;
+	st.q = q;
 	mutex_lock(&s->lock);
 	qmin = q->min;
 	qmax = q->max;
@@ -218,7 +260,7 @@ int kmq_lookup(struct kmq_kstore *s, struct kmq_lookup *sc)
 	sc->status = kmq_read_start_status(qmin, qmax, sc->offset,
 					   &sc->next_offset);
 	if (sc->status == KMQ_RD_NO_MATCH) {
-		ret = kmq_lookup_entries(&st, q, qmin, qmax);
+		ret = kmq_lookup_entries(&st, qmax);
 		if (!ret)
 			ret = kmq_range_flush(&st);
 		if (!ret && sc->count)
@@ -240,17 +282,36 @@ int kmq_lookup(struct kmq_kstore *s, struct kmq_lookup *sc)
 }
 
 /**
- * kmq_lookup_tags() - copy a request's tag codes in.
- * @utags: user pointer to @ntags codes, or 0
- * @ntags: their number (at most KMQ_TAGS_MAX, checked by the caller)
+ * kmq_lookup_user() - kmq_lookup() for a request from userspace, whose
+ * tag codes are copied in for the time of the lookup.
+ * @s: store
+ * @sc: the lookup; @sc->ntags codes wanted at @utags (none when either
+ *	is 0, and @sc->ntags is set to 0 then)
+ * @utags: user pointer to the codes
  *
- * Return: the codes (kfree() them), NULL for no filter, or an ERR_PTR.
+ * Return: kmq_lookup()'s, -EINVAL (more than KMQ_TAGS_MAX codes), or the
+ * error of copying the codes in (-EFAULT, -ENOMEM).
  */
-s64 *kmq_lookup_tags(u64 utags, u32 ntags)
+int kmq_lookup_user(struct kmq_kstore *s, struct kmq_lookup *sc, u64 utags)
 {
-	if (!ntags || !utags)
-		return NULL;
-	return memdup_user(u64_to_user_ptr(utags), ntags * sizeof(s64));
+	s64 *tags = NULL;
+	int ret;
+
+	if (sc->ntags > KMQ_TAGS_MAX)
+		return -EINVAL;
+	if (sc->ntags && utags) {
+		tags = memdup_user(u64_to_user_ptr(utags),
+				   sc->ntags * sizeof(*tags));
+		if (IS_ERR(tags))
+			return PTR_ERR(tags);
+	} else {
+		sc->ntags = 0;
+	}
+	sc->tags = tags;
+	ret = kmq_lookup(s, sc);
+	sc->tags = NULL;
+	kfree(tags);
+	return ret;
 }
 
 /* READ's sink: the range's bytes go to the user buffer, after the rest. */
@@ -271,7 +332,8 @@ static int kmq_read_sink(struct kmq_lookup *sc, struct kmq_kseg *seg, u64 phys,
  * @rd: the request; status, count, bytes and offsets are filled
  *
  * Return: 0 (see @rd->status), -ENOSPC (the first record does not fit:
- * @rd->bytes says its size), -EINVAL, -ENOENT, -ERANGE, -EFAULT.
+ * @rd->bytes says its size), -EUCLEAN, -EINVAL, -ENOENT, -ERANGE,
+ * -EFAULT.
  */
 int kmq_read(struct kmq_kstore *s, struct kmq_read *rd)
 {
@@ -285,21 +347,13 @@ int kmq_read(struct kmq_kstore *s, struct kmq_read *rd)
 		.sink = kmq_read_sink,
 		.arg = rd,
 	};
-	s64 *tags;
 	int ret;
 
 	if (rd->flags || rd->__rsvd || !rd->max_msgs ||
-	    rd->max_msgs > KMQ_READ_SCAN_MAX || rd->ntags > KMQ_TAGS_MAX)
+	    rd->max_msgs > KMQ_READ_SCAN_MAX)
 		return -EINVAL;
-	tags = kmq_lookup_tags(rd->tags, rd->ntags);
-	if (IS_ERR(tags))
-		return PTR_ERR(tags);
-	sc.tags = tags;
-	if (!tags) {
-		sc.ntags = 0;
-		rd->ntags = 0;
-	}
-	ret = kmq_lookup(s, &sc);
+	ret = kmq_lookup_user(s, &sc, rd->tags);
+	rd->ntags = sc.ntags;
 	rd->status = sc.status;
 	rd->count = sc.count;
 	rd->bytes = sc.bytes;
@@ -315,7 +369,6 @@ int kmq_read(struct kmq_kstore *s, struct kmq_read *rd)
 		atomic64_add(rd->count, &s->reads);
 		atomic64_add(rd->bytes, &s->read_bytes);
 	}
-	kfree(tags);
 	return ret;
 }
 

@@ -61,6 +61,12 @@ struct kmq_kseg *kmq_seg_open(struct kmq_kstore *s, u64 start, int *err)
 		pr_warn("%s: open %s: %d\n", s->name, name, *err);
 		return NULL;
 	}
+	if (!kmq_vfs_paged(f)) {
+		pr_warn("%s: %s: the filesystem has no page cache kmq can read\n",
+			s->name, name);
+		*err = -EOPNOTSUPP;
+		goto fail;
+	}
 	size = kmq_vfs_size(f);
 	if (size > s->g.segment_size) {
 		pr_warn("%s: %s is %llu bytes, segment size is %llu\n",
@@ -430,16 +436,14 @@ void kmq_ring_retention(struct kmq_kstore *s)
 static void kmq_seg_touch(struct kmq_kstore *s, struct kmq_kseg *seg,
 			  u64 from)
 {
-	struct address_space *m = seg->file->f_mapping;
-	pgoff_t idx = from >> PAGE_SHIFT;
-	pgoff_t end = s->g.segment_size >> PAGE_SHIFT;
+	u64 pos = from & PAGE_MASK;
 
-	while (idx < end && !READ_ONCE(s->detaching)) {
-		struct folio *folio = read_mapping_folio(m, idx, seg->file);
+	while (pos < s->g.segment_size && !READ_ONCE(s->detaching)) {
+		struct folio *folio = kmq_vfs_folio(seg->file, pos);
 
 		if (IS_ERR(folio))
 			return;
-		idx = folio->index + folio_nr_pages(folio);
+		pos = folio_pos(folio) + folio_size(folio);
 		folio_put(folio);
 		cond_resched();
 	}

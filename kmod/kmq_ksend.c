@@ -6,7 +6,7 @@
  * The response is the caller's header (the remoting frame's prefix and
  * header, copied in: it is small) and then the pull's ranges. Record
  * bytes are never copied by the CPU: each page-cache page is looked up
- * (read_mapping_folio()) and lent to TCP, which takes its own reference
+ * (kmq_vfs_folio()) and lent to TCP, which takes its own reference
  * (kmq_compat.h: MSG_SPLICE_PAGES over a bvec, or sendpage before 6.5).
  * With KMQ_PULL_SEND_COPY the same pages go through an ordinary sendmsg
  * instead, which copies them (RocketMQ's transferMsgByHeap).
@@ -108,7 +108,7 @@ static int kmq_send_body(struct kmq_kpull *h, struct socket *sock, int flags,
 		struct folio *folio;
 		u32 piece;
 
-		folio = read_mapping_folio(f->f_mapping, pos >> PAGE_SHIFT, f);
+		folio = kmq_vfs_folio(f, pos);
 		if (IS_ERR(folio)) {
 			ret = PTR_ERR(folio);
 			break;

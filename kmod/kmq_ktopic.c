@@ -370,15 +370,11 @@ int kmq_topic_list(struct kmq_kstore *s, struct kmq_topic_list *tl)
 	mutex_unlock(&s->lock);
 
 	for (i = 0; i < cnt; i++) {
-		size_t n_out = min_t(size_t, tl->entry_size, sizeof(*page));
-
 		page[i].size = tl->entry_size;
-		if (copy_to_user(dst, &page[i], n_out) ||
-		    (tl->entry_size > n_out &&
-		     clear_user(dst + n_out, tl->entry_size - n_out))) {
-			ret = -EFAULT;
+		ret = kmq_put_entry(dst, tl->entry_size, &page[i],
+				    sizeof(*page));
+		if (ret)
 			break;
-		}
 		dst += tl->entry_size;
 	}
 	tl->count = i;

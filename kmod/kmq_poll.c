@@ -205,7 +205,6 @@ int kmq_ready(struct kmq_fctx *fc, struct kmq_ready *rd)
 	u8 __user *dst = u64_to_user_ptr(rd->entries);
 	struct kmq_subscribe *out = NULL;
 	struct kmq_kstore *s;
-	size_t n = min_t(size_t, rd->entry_size, sizeof(*out));
 	u32 i, cnt = 0, max;
 	int ret = 0;
 
@@ -240,12 +239,9 @@ int kmq_ready(struct kmq_fctx *fc, struct kmq_ready *rd)
 	}
 	mutex_unlock(&fc->lock);
 	for (i = 0; i < cnt; i++) {
-		if (copy_to_user(dst, &out[i], n) ||
-		    (rd->entry_size > n &&
-		     clear_user(dst + n, rd->entry_size - n))) {
-			ret = -EFAULT;
+		ret = kmq_put_entry(dst, rd->entry_size, &out[i], sizeof(*out));
+		if (ret)
 			break;
-		}
 		dst += rd->entry_size;
 	}
 	rd->count = i;

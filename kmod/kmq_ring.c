@@ -184,6 +184,22 @@ int kmq_rec_store_ts(const void *hdr, u32 len, u64 *ts)
 	return 0;
 }
 
+bool kmq_rec_is_entry(const void *hdr, u32 len, const struct kmq_cq_entry *e,
+		      u32 queue_id, u64 queue_offset)
+{
+	const u8 *b = hdr;
+	u32 magic;
+
+	if (len < KMQ_REC_ENTRY_PEEK)
+		return false;
+	magic = kmq_get_be32(b + KMQ_REC_OFF_MAGIC);
+	return kmq_get_be32(b + KMQ_REC_OFF_TOTALSIZE) == e->size &&
+	       (magic == KMQ_MAGIC_V1 || magic == KMQ_MAGIC_V2) &&
+	       kmq_get_be32(b + KMQ_REC_OFF_QUEUEID) == queue_id &&
+	       kmq_get_be64(b + KMQ_REC_OFF_QUEUEOFFSET) == queue_offset &&
+	       kmq_get_be64(b + KMQ_REC_OFF_PHYSOFFSET) == e->phys_offset;
+}
+
 bool kmq_async_flush_due(u64 dirty, u64 min_bytes, u64 now_ms,
 			 u64 last_full_ms, u64 full_ms)
 {

@@ -10,6 +10,7 @@
 
 #include <linux/types.h>
 
+#include "kmq_cq.h"
 #include "kmq_record.h"
 
 /* Entries a read may scan for tag filtering, as RocketMQ's broker. */
@@ -149,6 +150,26 @@ int kmq_rec_store_ts(const void *hdr, u32 len, u64 *ts);
 
 /* Bytes of a record's start that kmq_rec_store_ts() may need. */
 #define KMQ_REC_TS_PEEK	(KMQ_REC_OFF_BORNHOST + KMQ_HOST_V6_SIZE + 8)
+
+/* Bytes of a record's start that kmq_rec_is_entry() reads. */
+#define KMQ_REC_ENTRY_PEEK	(KMQ_REC_OFF_PHYSOFFSET + 8)
+
+/**
+ * kmq_rec_is_entry() - whether the bytes a consume-queue entry points at
+ * start the record it names: TOTALSIZE is the entry's size, MAGIC a
+ * record's, QUEUEID and QUEUEOFFSET the entry's queue and index,
+ * PHYSICALOFFSET where the entry says. A read checks this before it hands
+ * a record out, so it never passes another record's bytes off as this one.
+ * @hdr: the first bytes at @e->phys_offset
+ * @len: bytes at @hdr
+ * @e: the consume-queue entry
+ * @queue_id: its queue
+ * @queue_offset: its index in the queue
+ *
+ * Return: true if they match (false too when @len < KMQ_REC_ENTRY_PEEK).
+ */
+bool kmq_rec_is_entry(const void *hdr, u32 len, const struct kmq_cq_entry *e,
+		      u32 queue_id, u64 queue_offset);
 
 /**
  * kmq_async_flush_due() - ASYNC_FLUSH's policy (RocketMQ's): flush when

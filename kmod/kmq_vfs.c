@@ -15,9 +15,11 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
+#include <linux/magic.h>
 #include <linux/mount.h>
 #include <linux/namei.h>
 #include <linux/pagemap.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/stat.h>
 #include <linux/string.h>
@@ -616,6 +618,100 @@ u64 kmq_vfs_mtime_ms(struct file *f)
 }
 
 /**
+ * kmq_vfs_folio() - the uptodate page-cache folio of @f holding byte
+ * @pos, read in (or, on tmpfs, made) if it is not cached.
+ * @f: a file of a filesystem kmq_vfs_paged() accepts
+ * @pos: file offset
+ *
+ * Return: the folio (folio_put() it), or an ERR_PTR.
+ */
+struct folio *kmq_vfs_folio(struct file *f, u64 pos)
+{
+	struct address_space *m = f->f_mapping;
+	pgoff_t idx = pos >> PAGE_SHIFT;
+	struct page *page;
+
+	if (m->a_ops->read_folio)
+		return read_mapping_folio(m, idx, f);
+	/*
+	 * tmpfs has no ->read_folio (read_mapping_folio() would call a NULL
+	 * pointer): shmem finds, or zeroes, its pages itself.
+	 */
+	if (file_inode(f)->i_sb->s_magic != TMPFS_MAGIC)
+		return ERR_PTR(-EOPNOTSUPP);
+	page = shmem_read_mapping_page_gfp(m, idx, mapping_gfp_mask(m));
+	if (IS_ERR(page))
+		return ERR_CAST(page);
+	return page_folio(page);
+}
+
+/**
+ * kmq_vfs_paged() - whether kmq_vfs_folio() can reach @f's pages: its
+ * filesystem reads folios in (ext4, xfs...) or is tmpfs.
+ * @f: file
+ *
+ * Return: true if so.
+ */
+bool kmq_vfs_paged(struct file *f)
+{
+	return f->f_mapping->a_ops->read_folio ||
+	       file_inode(f)->i_sb->s_magic == TMPFS_MAGIC;
+}
+
+typedef int (*kmq_piece_fn)(void *arg, const void *src, size_t len);
+
+/* Hand [@pos, @pos + @len) of @f's page cache to @fn, a page at most each. */
+static int kmq_vfs_pieces(struct file *f, u64 pos, size_t len,
+			  kmq_piece_fn fn, void *arg)
+{
+	while (len) {
+		struct folio *folio = kmq_vfs_folio(f, pos);
+		size_t off, n;
+		int ret = 0;
+
+		if (IS_ERR(folio))
+			return PTR_ERR(folio);
+		off = offset_in_folio(folio, pos);
+		n = min_t(size_t, len, folio_size(folio) - off);
+		len -= n;
+		pos += n;
+		while (n && !ret) {
+			size_t chunk = min_t(size_t, n,
+					     PAGE_SIZE - offset_in_page(off));
+			void *src = kmap_local_folio(folio, off);
+
+			ret = fn(arg, src, chunk);
+			kunmap_local(src);
+			off += chunk;
+			n -= chunk;
+		}
+		folio_put(folio);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int kmq_piece_to_user(void *arg, const void *src, size_t len)
+{
+	u8 __user **dst = arg;
+
+	if (copy_to_user(*dst, src, len))
+		return -EFAULT;
+	*dst += len;
+	return 0;
+}
+
+static int kmq_piece_to_buf(void *arg, const void *src, size_t len)
+{
+	u8 **dst = arg;
+
+	memcpy(*dst, src, len);
+	*dst += len;
+	return 0;
+}
+
+/**
  * kmq_vfs_copy_to_user() - copy @len bytes of @f at @pos from the page
  * cache to userspace, reading what is not cached.
  * @f: file
@@ -628,35 +724,25 @@ u64 kmq_vfs_mtime_ms(struct file *f)
 int kmq_vfs_copy_to_user(struct file *f, u64 pos, void __user *dst,
 			 size_t len)
 {
-	while (len) {
-		struct folio *folio;
-		size_t off, n;
+	u8 __user *d = dst;
 
-		folio = read_mapping_folio(f->f_mapping, pos >> PAGE_SHIFT, f);
-		if (IS_ERR(folio))
-			return PTR_ERR(folio);
-		off = offset_in_folio(folio, pos);
-		n = min_t(size_t, len, folio_size(folio) - off);
-		len -= n;
-		pos += n;
-		while (n) {
-			size_t chunk = min_t(size_t, n,
-					     PAGE_SIZE - offset_in_page(off));
-			unsigned long left;
-			void *src;
+	return kmq_vfs_pieces(f, pos, len, kmq_piece_to_user, &d);
+}
 
-			src = kmap_local_folio(folio, off);
-			left = copy_to_user(dst, src, chunk);
-			kunmap_local(src);
-			if (left) {
-				folio_put(folio);
-				return -EFAULT;
-			}
-			dst += chunk;
-			off += chunk;
-			n -= chunk;
-		}
-		folio_put(folio);
-	}
-	return 0;
+/**
+ * kmq_vfs_peek() - copy @len bytes of @f at @pos from the page cache,
+ * reading what is not cached: kmq_vfs_read() without the VFS read path,
+ * for the few bytes of a consume-queue entry or a record's header.
+ * @f: file
+ * @pos: file offset
+ * @buf: destination
+ * @len: bytes (the file holds them: no short read)
+ *
+ * Return: 0 or the read error.
+ */
+int kmq_vfs_peek(struct file *f, u64 pos, void *buf, size_t len)
+{
+	u8 *d = buf;
+
+	return kmq_vfs_pieces(f, pos, len, kmq_piece_to_buf, &d);
 }

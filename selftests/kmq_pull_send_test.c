@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -32,6 +33,7 @@
 #define PS_SEG		(128u * 1024)
 #define PS_RING		6
 #define PS_MSGS		32
+#define PS_TMPFS_MAGIC	0x01021994
 
 /* A JSON remoting header, as a broker answers (type byte 0). */
 static const char ps_json[] =
@@ -104,6 +106,25 @@ static int ps_set_nonblock(int fd, int on)
 		return -errno;
 	fl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
 	return fcntl(fd, F_SETFL, fl) ? -errno : 0;
+}
+
+/* Socket buffers small enough for a pull to fill them. */
+#define PS_SMALL_BUF	4096
+
+/*
+ * ps_tcp_pair() with PS_SMALL_BUF buffers both ways, the broker's end
+ * non-blocking if @nonblock.
+ */
+static int ps_small_pair(int *snd, int *rcv, int nonblock)
+{
+	int small = PS_SMALL_BUF;
+	int ret = ps_tcp_pair(snd, rcv, small);
+
+	if (ret)
+		return ret;
+	if (setsockopt(*snd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)))
+		return -errno;
+	return nonblock ? ps_set_nonblock(*snd, 1) : 0;
 }
 
 /* Read exactly @n bytes (blocking). */
@@ -190,6 +211,70 @@ static int ps_send_until_full(int fd, __u32 handle, int sock, __u64 *sent,
 		usleep(2000);
 	}
 	return ret;
+}
+
+/*
+ * The consumer reads what arrives into @got while the broker resumes the
+ * send whenever the socket takes more, until all @total bytes of the
+ * response are there; *@sent is where the send stands. Every resume
+ * that is not -EAGAIN must make progress. Return: the rounds it took,
+ * or -errno (-ETIMEDOUT: nothing arrived for 5 s or too many rounds;
+ * -EPROTO: a resume that moved nothing).
+ */
+static int ps_recv_resuming(int fd, __u32 handle, int snd, int rcv,
+			    char *got, __u64 total, __u64 *sent)
+{
+	struct kmq_pull_send ps;
+	__u64 have = 0;
+	int rounds = 0;
+
+	while (have < total) {
+		struct pollfd pf = { .fd = rcv, .events = POLLIN };
+		ssize_t n;
+		int ret;
+
+		if (rounds++ >= 100000 || poll(&pf, 1, 5000) != 1)
+			return -ETIMEDOUT;
+		n = ps_drain(rcv, got + have, total - have);
+		if (n < 0)
+			return n;
+		have += n;
+		if (*sent == total)
+			continue;
+		ps_send_init(&ps, handle, snd, NULL, 0, *sent, 0);
+		ret = ps_send(fd, &ps);
+		if (ret == -EAGAIN)
+			continue;
+		if (ret)
+			return ret;
+		if (ps.sent <= *sent)
+			return -EPROTO;
+		*sent = ps.sent;
+	}
+	return rounds;
+}
+
+/*
+ * Append 1500-byte records to queue 1 of the store on @fd until its
+ * commitlog passes four segments of @seg bytes (the ring of three
+ * reuses the first ones). *@si: the store's info at the end.
+ */
+static int ps_wrap_ring(int fd, __u64 seg, __u64 seed0,
+			struct kmq_store_info *si)
+{
+	int i, ret;
+
+	for (i = 0; i < 2000; i++) {
+		ret = kmq_st_append_seed(fd, KMQ_ST_TOPIC, 1, seed0 + i, 1500,
+					 NULL);
+		if (!ret)
+			ret = kmq_st_store_info(fd, si);
+		if (ret)
+			return ret;
+		if (si->write_offset > 4 * seg)
+			return 0;
+	}
+	return -ENOSPC;
 }
 
 /*
@@ -498,20 +583,17 @@ TEST_F(ps, two_syscalls_per_pull)
  */
 TEST_F(ps, nonblocking_partial_resume)
 {
-	__u32 exp_len, hlen, got = 0, rounds = 0;
 	struct kmq_pull_send ps;
 	struct kmq_pull p;
-	int small = 4096, other_snd, other_rcv;
+	int other_snd, other_rcv, rounds;
+	__u32 exp_len, hlen;
 	__u8 hdr[512];
 	__u64 sent;
 
 	ASSERT_EQ(0, ps_fill(self->s.fd, 3, PS_MSGS, 500, 6000));
 	ASSERT_EQ(0, ps_expect(self->s.fd, 3, 0, PS_MSGS, self->buf,
 			       &exp_len));
-	ASSERT_EQ(0, ps_tcp_pair(&self->snd, &self->rcv, small));
-	ASSERT_EQ(0, setsockopt(self->snd, SOL_SOCKET, SO_SNDBUF, &small,
-				sizeof(small)));
-	ASSERT_EQ(0, ps_set_nonblock(self->snd, 1));
+	ASSERT_EQ(0, ps_small_pair(&self->snd, &self->rcv, 1));
 
 	ps_pull_init(&p, 3, 0, PS_MSGS, 0);
 	ASSERT_EQ(0, ps_prepare(self->s.fd, &p));
@@ -541,26 +623,9 @@ TEST_F(ps, nonblocking_partial_resume)
 	close(other_rcv);
 
 	/* Read some, resume, until all is there. */
-	while (got < hlen + exp_len) {
-		struct pollfd pf = { .fd = self->rcv, .events = POLLIN };
-		ssize_t n;
-		int ret;
-
-		ASSERT_LT(rounds++, 100000);
-		ASSERT_EQ(1, poll(&pf, 1, 5000));
-		n = ps_drain(self->rcv, self->got + got, hlen + exp_len - got);
-		ASSERT_LE(0, n);
-		got += n;
-		if (sent == hlen + exp_len)
-			continue;
-		ps_send_init(&ps, p.handle, self->snd, NULL, 0, sent, 0);
-		ret = ps_send(self->s.fd, &ps);
-		if (ret == -EAGAIN)
-			continue;
-		ASSERT_EQ(0, ret);
-		ASSERT_GT(ps.sent, sent);
-		sent = ps.sent;
-	}
+	rounds = ps_recv_resuming(self->s.fd, p.handle, self->snd, self->rcv,
+				  self->got, hlen + exp_len, &sent);
+	ASSERT_LE(0, rounds);
 	EXPECT_EQ(hlen + exp_len, sent);
 	EXPECT_GT(rounds, 2);
 	EXPECT_EQ(0, memcmp(self->got, hdr, hlen));
@@ -578,15 +643,12 @@ TEST_F(ps, nonblock_flag)
 {
 	struct kmq_pull_send ps;
 	struct kmq_pull p;
-	int small = 4096;
 	__u8 hdr[512];
 	__u64 sent;
 	__u32 hlen;
 
 	ASSERT_EQ(0, ps_fill(self->s.fd, 3, PS_MSGS, 500, 6000));
-	ASSERT_EQ(0, ps_tcp_pair(&self->snd, &self->rcv, small));
-	ASSERT_EQ(0, setsockopt(self->snd, SOL_SOCKET, SO_SNDBUF, &small,
-				sizeof(small)));
+	ASSERT_EQ(0, ps_small_pair(&self->snd, &self->rcv, 0));
 	ps_pull_init(&p, 3, 0, PS_MSGS, 0);
 	ASSERT_EQ(0, ps_prepare(self->s.fd, &p));
 	hlen = ps_frame(hdr, p.bytes);
@@ -611,15 +673,12 @@ TEST_F(ps, peer_closes_mid_send)
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct kmq_pull_send ps;
 	struct kmq_pull p;
-	int small = 4096, ret = 0, i;
+	int ret = 0, i;
 	__u8 hdr[512];
 	__u64 sent;
 
 	ASSERT_EQ(0, ps_fill(self->s.fd, 0, PS_MSGS, 900, 6000));
-	ASSERT_EQ(0, ps_tcp_pair(&self->snd, &self->rcv, small));
-	ASSERT_EQ(0, setsockopt(self->snd, SOL_SOCKET, SO_SNDBUF, &small,
-				sizeof(small)));
-	ASSERT_EQ(0, ps_set_nonblock(self->snd, 1));
+	ASSERT_EQ(0, ps_small_pair(&self->snd, &self->rcv, 1));
 	ps_pull_init(&p, 0, 0, PS_MSGS, 0);
 	ASSERT_EQ(0, ps_prepare(self->s.fd, &p));
 	ps_send_init(&ps, p.handle, self->snd, hdr, ps_frame(hdr, p.bytes), 0,
@@ -658,14 +717,12 @@ TEST_F(ps, peer_closes_blocking_send)
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct kmq_pull_send ps;
 	struct kmq_pull p;
-	int small = 4096, ret = 0, i;
+	int ret = 0, i;
 	__u8 hdr[512];
 	pid_t pid;
 
 	ASSERT_EQ(0, ps_fill(self->s.fd, 0, PS_MSGS, 900, 6000));
-	ASSERT_EQ(0, ps_tcp_pair(&self->snd, &self->rcv, small));
-	ASSERT_EQ(0, setsockopt(self->snd, SOL_SOCKET, SO_SNDBUF, &small,
-				sizeof(small)));
+	ASSERT_EQ(0, ps_small_pair(&self->snd, &self->rcv, 0));
 	ASSERT_EQ(0, setsockopt(self->rcv, SOL_SOCKET, SO_LINGER, &lg,
 				sizeof(lg)));
 	pid = fork();
@@ -712,7 +769,6 @@ TEST_F(ps, ring_reuse_after_send)
 	struct kmq_pull p;
 	__u32 exp_len, hlen;
 	__u8 hdr[512];
-	int i;
 
 	ASSERT_EQ(0, kmq_st_up(&s2, "pullring", 64 * 1024, 3,
 			       KMQ_FLUSH_MODE_ASYNC));
@@ -727,13 +783,7 @@ TEST_F(ps, ring_reuse_after_send)
 	ASSERT_EQ(ps.total, ps.sent);
 
 	/* Wrap the ring until segment 0's file is reused and rewritten. */
-	for (i = 0; i < 2000; i++) {
-		ASSERT_EQ(0, kmq_st_append_seed(s2.fd, KMQ_ST_TOPIC, 1,
-						100000 + i, 1500, NULL));
-		ASSERT_EQ(0, kmq_st_store_info(s2.fd, &si));
-		if (si.write_offset > 4 * 64 * 1024)
-			break;
-	}
+	ASSERT_EQ(0, ps_wrap_ring(s2.fd, 64 * 1024, 100000, &si));
 	ASSERT_GE(si.min_offset, 2 * 64 * 1024);
 	ASSERT_GT(si.write_offset, 4 * 64 * 1024);
 
@@ -750,12 +800,11 @@ TEST_F(ps, ring_reuse_after_send)
  */
 TEST_F(ps, ring_reuse_while_prepared)
 {
-	__u32 exp_len, hlen, got = 0, rounds = 0;
+	__u32 exp_len, hlen;
 	struct kmq_st_store s2;
 	struct kmq_store_info si;
 	struct kmq_pull_send ps;
 	struct kmq_pull p;
-	int small = 4096, i;
 	__u8 hdr[512];
 	__u64 sent;
 
@@ -763,10 +812,7 @@ TEST_F(ps, ring_reuse_while_prepared)
 			       KMQ_FLUSH_MODE_ASYNC));
 	ASSERT_EQ(0, ps_fill(s2.fd, 0, 8, 4000, 6000));
 	ASSERT_EQ(0, ps_expect(s2.fd, 0, 0, 8, self->buf, &exp_len));
-	ASSERT_EQ(0, ps_tcp_pair(&self->snd, &self->rcv, small));
-	ASSERT_EQ(0, setsockopt(self->snd, SOL_SOCKET, SO_SNDBUF, &small,
-				sizeof(small)));
-	ASSERT_EQ(0, ps_set_nonblock(self->snd, 1));
+	ASSERT_EQ(0, ps_small_pair(&self->snd, &self->rcv, 1));
 	ps_pull_init(&p, 0, 0, 8, 0);
 	ASSERT_EQ(0, ps_prepare(s2.fd, &p));
 	hlen = ps_frame(hdr, p.bytes);
@@ -775,36 +821,71 @@ TEST_F(ps, ring_reuse_while_prepared)
 	ASSERT_LT(ps.sent, ps.total);
 	sent = ps.sent;
 
-	for (i = 0; i < 2000; i++) {
-		ASSERT_EQ(0, kmq_st_append_seed(s2.fd, KMQ_ST_TOPIC, 1,
-						200000 + i, 1500, NULL));
-		ASSERT_EQ(0, kmq_st_store_info(s2.fd, &si));
-		if (si.write_offset > 4 * 64 * 1024)
-			break;
-	}
+	ASSERT_EQ(0, ps_wrap_ring(s2.fd, 64 * 1024, 200000, &si));
 	ASSERT_GE(si.min_offset, 2 * 64 * 1024);
-
-	while (got < hlen + exp_len) {
-		struct pollfd pf = { .fd = self->rcv, .events = POLLIN };
-		ssize_t n;
-		int ret;
-
-		ASSERT_LT(rounds++, 100000);
-		ASSERT_EQ(1, poll(&pf, 1, 5000));
-		n = ps_drain(self->rcv, self->got + got, hlen + exp_len - got);
-		ASSERT_LE(0, n);
-		got += n;
-		if (sent == hlen + exp_len)
-			continue;
-		ps_send_init(&ps, p.handle, self->snd, NULL, 0, sent, 0);
-		ret = ps_send(s2.fd, &ps);
-		if (ret == -EAGAIN)
-			continue;
-		ASSERT_EQ(0, ret);
-		sent = ps.sent;
-	}
+	ASSERT_LE(0, ps_recv_resuming(s2.fd, p.handle, self->snd, self->rcv,
+				      self->got, hlen + exp_len, &sent));
 	EXPECT_EQ(0, memcmp(self->got + hlen, self->buf, exp_len));
 	EXPECT_TRUE(ps_records_ok(self->got + hlen, exp_len, 8, 0, 0, 4000));
+	kmq_st_down(&s2);
+}
+
+/*
+ * A store on tmpfs (no ->read_folio: its pages come from shmem): a pull
+ * sends the records as stored, by splice and by copy, before and after
+ * the ring reuses segments. Skipped when /tmp is not tmpfs.
+ */
+TEST_F(ps, send_from_tmpfs)
+{
+	struct kmq_st_store s2;
+	struct kmq_store_info si;
+	struct kmq_queue_info qi;
+	struct kmq_pull_send ps;
+	struct kmq_pull p;
+	__u32 exp_len, hlen;
+	struct statfs sf;
+	__u8 hdr[512];
+
+	ASSERT_EQ(0, statfs("/tmp", &sf));
+	if (sf.f_type != PS_TMPFS_MAGIC)
+		SKIP(return, "/tmp is not tmpfs");
+	ASSERT_EQ(0, kmq_st_up_in(&s2, "/tmp", "pulltmpfs", 64 * 1024, 3,
+				  KMQ_FLUSH_MODE_ASYNC));
+	ASSERT_EQ(0, ps_tcp_pair(&self->snd, &self->rcv, 0));
+
+	/* Fresh segments, by splice. */
+	ASSERT_EQ(0, ps_fill(s2.fd, 0, 8, 5000, 1500));
+	ASSERT_EQ(0, ps_expect(s2.fd, 0, 0, 8, self->buf, &exp_len));
+	ps_pull_init(&p, 0, 0, 8, 0);
+	ASSERT_EQ(0, ps_prepare(s2.fd, &p));
+	ASSERT_EQ(exp_len, p.bytes);
+	hlen = ps_frame(hdr, p.bytes);
+	ps_send_init(&ps, p.handle, self->snd, hdr, hlen, 0, 0);
+	ASSERT_EQ(0, ps_send(s2.fd, &ps));
+	ASSERT_EQ(ps.total, ps.sent);
+	ASSERT_EQ(0, ps_read_full(self->rcv, self->got, hlen + exp_len));
+	EXPECT_EQ(0, memcmp(self->got + hlen, self->buf, exp_len));
+	EXPECT_TRUE(ps_records_ok(self->got + hlen, exp_len, 8, 0, 0, 5000));
+
+	/* Reused segments (their shmem pages punched out), by copy. */
+	ASSERT_EQ(0, ps_wrap_ring(s2.fd, 64 * 1024, 300000, &si));
+	ASSERT_EQ(0, kmq_st_queue_info(s2.fd, KMQ_ST_TOPIC, 1, &qi));
+	ASSERT_LT(0, qi.min_offset);
+	ASSERT_EQ(0, ps_expect(s2.fd, 1, qi.min_offset, 8, self->buf,
+			       &exp_len));
+	ps_pull_init(&p, 1, qi.min_offset, 8, 0);
+	ASSERT_EQ(0, ps_prepare(s2.fd, &p));
+	ASSERT_EQ(8, p.count);
+	ASSERT_EQ(exp_len, p.bytes);
+	hlen = ps_frame(hdr, p.bytes);
+	ps_send_init(&ps, p.handle, self->snd, hdr, hlen, 0,
+		     KMQ_PULL_SEND_COPY);
+	ASSERT_EQ(0, ps_send(s2.fd, &ps));
+	ASSERT_EQ(ps.total, ps.sent);
+	ASSERT_EQ(0, ps_read_full(self->rcv, self->got, hlen + exp_len));
+	EXPECT_EQ(0, memcmp(self->got + hlen, self->buf, exp_len));
+	EXPECT_TRUE(ps_records_ok(self->got + hlen, exp_len, 8, 1,
+				  qi.min_offset, 300000 + qi.min_offset));
 	kmq_st_down(&s2);
 }
 
@@ -1068,15 +1149,12 @@ TEST_F(ps, concurrent_send_busy)
 	struct ps_sender a = { .fd = self->s.fd };
 	struct kmq_pull_send ps;
 	struct kmq_pull p;
-	int small = 4096;
 	__u32 hlen, got = 0;
 	pthread_t th;
 	__u8 hdr[512];
 
 	ASSERT_EQ(0, ps_fill(self->s.fd, 3, PS_MSGS, 500, 6000));
-	ASSERT_EQ(0, ps_tcp_pair(&self->snd, &self->rcv, small));
-	ASSERT_EQ(0, setsockopt(self->snd, SOL_SOCKET, SO_SNDBUF, &small,
-				sizeof(small)));
+	ASSERT_EQ(0, ps_small_pair(&self->snd, &self->rcv, 0));
 	ps_pull_init(&p, 3, 0, PS_MSGS, 0);
 	ASSERT_EQ(0, ps_prepare(self->s.fd, &p));
 	hlen = ps_frame(hdr, p.bytes);

@@ -2,11 +2,17 @@
 /*
  * kmq_read_test.c - KMQ_IOC_READ, KMQ_IOC_QUEUE_INFO and
  * KMQ_IOC_OFFSET_BY_TIME: records come back whole and as stored, the
- * RocketMQ statuses, max counts, buffer space, tag filters, and the
- * read counters.
+ * RocketMQ statuses, max counts, buffer space, tag filters, the read
+ * counters; a consume-queue entry that names another record is refused,
+ * never handed out; and a store on tmpfs reads like one on ext4.
  */
+#include <sys/vfs.h>
+
 #include "kselftest_harness.h"
+#include "kmq_cq.h"
 #include "kmq_st.h"
+
+#define TMPFS_MAGIC_NR	0x01021994
 
 FIXTURE(store)
 {
@@ -295,6 +301,136 @@ TEST_F(store, other_fd_reads)
 	ASSERT_EQ(0, kmq_st_read(fd2, &r));
 	EXPECT_EQ(3, r.count);
 	close(fd2);
+}
+
+/* Copy 20-byte consume-queue entry @from of @path over entry @to. */
+static int copy_cq_entry(const char *path, int from, int to)
+{
+	char e[KMQ_CQ_ENTRY_SIZE];
+	int fd = open(path, O_RDWR | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, e, sizeof(e), (off_t)from * sizeof(e)) != sizeof(e) ||
+	    pwrite(fd, e, sizeof(e), (off_t)to * sizeof(e)) != sizeof(e))
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+/*
+ * A damaged consume queue: entry 5 names record 0 (as a queue whose
+ * segment was reused under a reader would). READ and PULL_PREPARE stop
+ * before it and refuse it alone with -EUCLEAN: record 0's bytes never go
+ * out as record 5.
+ */
+TEST_F(store, entry_naming_another_record_euclean)
+{
+	struct kmq_queue_info qi;
+	struct kmq_record rec;
+	struct kmq_pull p;
+	struct kmq_read r;
+	char path[512];
+	__u32 pos = 0;
+	int i;
+
+	ASSERT_EQ(0, fill_queue(self->s.fd, 1, 5, 800));
+	ASSERT_EQ(0, kmq_st_detach(self->s.fd, self->s.name));
+	snprintf(path, sizeof(path), "%s/consumequeue/%s/1/%020u",
+		 self->s.dir, KMQ_ST_TOPIC, 0);
+	ASSERT_EQ(0, copy_cq_entry(path, 0, 5));
+	kmq_st_attach_init(&self->s, KMQ_ST_SEG_SIZE, KMQ_ST_RING,
+			   KMQ_FLUSH_MODE_ASYNC);
+	self->s.att.flags = 0;
+	ASSERT_EQ(0, kmq_st_attach(&self->s));
+	ASSERT_EQ(0, kmq_st_queue_info(self->s.fd, KMQ_ST_TOPIC, 1, &qi));
+	ASSERT_EQ(6, qi.max_offset);
+
+	/* The good records, then a stop before the damaged entry. */
+	kmq_st_read_init(&r, KMQ_ST_TOPIC, 1, 0, self->buf, KMQ_ST_BUF, 32);
+	ASSERT_EQ(0, kmq_st_read(self->s.fd, &r));
+	EXPECT_EQ(KMQ_RD_FOUND, r.status);
+	ASSERT_EQ(5, r.count);
+	EXPECT_EQ(5, r.next_offset);
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(0, kmq_st_next(self->buf, r.bytes, &pos, &rec));
+		EXPECT_EQ(i, rec.queue_offset);
+		EXPECT_TRUE(kmq_st_body_ok(rec.body, rec.body_len, 800 + i));
+	}
+	EXPECT_EQ(pos, r.bytes);
+
+	/* Alone: a clear error, for READ and for a pull. */
+	kmq_st_read_init(&r, KMQ_ST_TOPIC, 1, 5, self->buf, KMQ_ST_BUF, 32);
+	EXPECT_EQ(-EUCLEAN, kmq_st_read(self->s.fd, &r));
+	memset(&p, 0, sizeof(p));
+	p.size = sizeof(p);
+	p.offset = 5;
+	p.queue_id = 1;
+	p.max_msgs = 32;
+	snprintf(p.topic, sizeof(p.topic), "%s", KMQ_ST_TOPIC);
+	EXPECT_EQ(-EUCLEAN, kmq_st_ioctl(self->s.fd, KMQ_IOC_PULL_PREPARE, &p));
+	p.offset = 4;
+	ASSERT_EQ(0, kmq_st_ioctl(self->s.fd, KMQ_IOC_PULL_PREPARE, &p));
+	EXPECT_EQ(1, p.count);
+	EXPECT_EQ(5, p.next_offset);
+}
+
+/*
+ * A store on tmpfs, whose files have no ->read_folio: appends, the ring
+ * reusing segments (hole punch), reads and a zero-copy pull, all as on
+ * ext4. Skipped when /tmp is not tmpfs.
+ */
+TEST(store_on_tmpfs)
+{
+	struct kmq_st_store st;
+	struct kmq_queue_info qi;
+	struct kmq_store_info si;
+	struct kmq_record rec;
+	struct kmq_pull p;
+	struct kmq_read r;
+	struct statfs sf;
+	__u32 pos = 0;
+	char *buf;
+	__u64 i;
+
+	ASSERT_EQ(0, statfs("/tmp", &sf));
+	if (sf.f_type != TMPFS_MAGIC_NR)
+		SKIP(return, "/tmp is not tmpfs");
+	buf = malloc(KMQ_ST_BUF);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, kmq_st_up_in(&st, "/tmp", "tmpfs", 64 * 1024, 3,
+				  KMQ_FLUSH_MODE_ASYNC));
+	/* 2 KiB records, about four times the ring. */
+	for (i = 0; i < 120; i++)
+		ASSERT_EQ(0, kmq_st_append_seed(st.fd, KMQ_ST_TOPIC, 0, i, 2048,
+						NULL));
+	ASSERT_EQ(0, kmq_st_store_info(st.fd, &si));
+	EXPECT_LT(0, si.min_offset);
+	ASSERT_EQ(0, kmq_st_queue_info(st.fd, KMQ_ST_TOPIC, 0, &qi));
+	ASSERT_LT(0, qi.min_offset);
+	ASSERT_EQ(120, qi.max_offset);
+
+	kmq_st_read_init(&r, KMQ_ST_TOPIC, 0, qi.min_offset, buf, KMQ_ST_BUF,
+			 200);
+	ASSERT_EQ(0, kmq_st_read(st.fd, &r));
+	EXPECT_EQ(KMQ_RD_FOUND, r.status);
+	ASSERT_EQ(120 - qi.min_offset, r.count);
+	for (i = qi.min_offset; i < 120; i++) {
+		ASSERT_EQ(0, kmq_st_next(buf, r.bytes, &pos, &rec));
+		EXPECT_EQ(i, rec.queue_offset);
+		EXPECT_TRUE(kmq_st_body_ok(rec.body, rec.body_len, i));
+	}
+
+	memset(&p, 0, sizeof(p));
+	p.size = sizeof(p);
+	p.offset = qi.min_offset;
+	p.max_msgs = 8;
+	snprintf(p.topic, sizeof(p.topic), "%s", KMQ_ST_TOPIC);
+	ASSERT_EQ(0, kmq_st_ioctl(st.fd, KMQ_IOC_PULL_PREPARE, &p));
+	EXPECT_EQ(8, p.count);
+	EXPECT_NE(0, p.handle);
+	kmq_st_down(&st);
+	free(buf);
 }
 
 TEST_HARNESS_MAIN

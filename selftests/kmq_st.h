@@ -73,16 +73,19 @@ static inline const char *kmq_st_base(void)
 }
 
 /**
- * kmq_st_mkdir() - make an empty, unique store directory and store name.
+ * kmq_st_mkdir_in() - make an empty, unique store directory under @base
+ * and a store name.
  * @st: fills @st->dir and @st->name
+ * @base: the folder (its filesystem is the store's)
  * @tag: a short word naming the test (part of both)
  */
-static inline int kmq_st_mkdir(struct kmq_st_store *st, const char *tag)
+static inline int kmq_st_mkdir_in(struct kmq_st_store *st, const char *base,
+				  const char *tag)
 {
 	static unsigned int seq;
 	char top[200];
 
-	snprintf(top, sizeof(top), "%s/kmq-st", kmq_st_base());
+	snprintf(top, sizeof(top), "%s/kmq-st", base);
 	if (mkdir(top, 0755) && errno != EEXIST)
 		return -errno;
 	snprintf(st->dir, sizeof(st->dir), "%s/%s-%d-%u", top, tag,
@@ -91,6 +94,12 @@ static inline int kmq_st_mkdir(struct kmq_st_store *st, const char *tag)
 		 seq);
 	seq++;
 	return mkdir(st->dir, 0755) ? -errno : 0;
+}
+
+/* kmq_st_mkdir_in() on the VM's disk (kmq_st_base()). */
+static inline int kmq_st_mkdir(struct kmq_st_store *st, const char *tag)
+{
+	return kmq_st_mkdir_in(st, kmq_st_base(), tag);
 }
 
 static inline void kmq_st_host(struct kmq_uhost *h)
@@ -183,16 +192,18 @@ static inline int kmq_st_topic_del(int fd, const char *name)
 }
 
 /**
- * kmq_st_up() - open /dev/kmq, attach a fresh store with @KMQ_ST_TOPIC
- * (@KMQ_ST_QUEUES queues).
+ * kmq_st_up_in() - open /dev/kmq, attach a fresh store under @base with
+ * @KMQ_ST_TOPIC (@KMQ_ST_QUEUES queues).
  * @st: the store
+ * @base: the folder the store's directory goes in
  * @tag: names it
  * @seg: segment size
  * @ring: ring segments
  * @flush_mode: KMQ_FLUSH_MODE_*
  */
-static inline int kmq_st_up(struct kmq_st_store *st, const char *tag,
-			    __u64 seg, __u32 ring, __u32 flush_mode)
+static inline int kmq_st_up_in(struct kmq_st_store *st, const char *base,
+			       const char *tag, __u64 seg, __u32 ring,
+			       __u32 flush_mode)
 {
 	int ret;
 
@@ -200,7 +211,7 @@ static inline int kmq_st_up(struct kmq_st_store *st, const char *tag,
 	st->fd = kmq_st_open();
 	if (st->fd < 0)
 		return -errno;
-	ret = kmq_st_mkdir(st, tag);
+	ret = kmq_st_mkdir_in(st, base, tag);
 	if (ret)
 		return ret;
 	kmq_st_attach_init(st, seg, ring, flush_mode);
@@ -211,6 +222,13 @@ static inline int kmq_st_up(struct kmq_st_store *st, const char *tag,
 	if (ret)
 		kmq_st_detach(st->fd, st->name);
 	return ret;
+}
+
+/* kmq_st_up_in() on the VM's disk (kmq_st_base()). */
+static inline int kmq_st_up(struct kmq_st_store *st, const char *tag,
+			    __u64 seg, __u32 ring, __u32 flush_mode)
+{
+	return kmq_st_up_in(st, kmq_st_base(), tag, seg, ring, flush_mode);
 }
 
 static inline int kmq_st_rm_one(const char *path, const struct stat *sb,

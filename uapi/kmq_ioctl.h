@@ -232,6 +232,9 @@ struct kmq_append_msg {
 	char topic[KMQ_TOPIC_NAME_MAX];
 };
 
+/* struct kmq_append_msg's first published size: kmq_append.msg_size >= */
+#define KMQ_APPEND_MSG_SIZE_VER0	208
+
 /**
  * struct kmq_append_res - what the module assigned to one record.
  * @queue_offset: index in the consume queue (0 for PREPARED/ROLLBACK)
@@ -249,6 +252,9 @@ struct kmq_append_res {
 	__u32 __rsvd;
 	char msg_id[KMQ_MSGID_BUF];
 };
+
+/* struct kmq_append_res's first published size: kmq_append.res_size >= */
+#define KMQ_APPEND_RES_SIZE_VER0	96
 
 /* kmq_append.flags */
 #define KMQ_APPEND_NOWAIT	0x1	/* SYNC_FLUSH: do not wait for the sync */
@@ -323,7 +329,10 @@ struct kmq_append {
  * Records are whole; the first matching record that does not fit @buf_len
  * is -ENOSPC if nothing was copied yet (@bytes says the size needed).
  * A record in a segment the ring reused meanwhile ends the read: it is
- * never replaced by the bytes of another record.
+ * never replaced by the bytes of another record. Each record is checked
+ * against its consume-queue entry before it is copied (TOTALSIZE, QUEUEID,
+ * QUEUEOFFSET, PHYSICALOFFSET): one that does not match ends the read,
+ * -EUCLEAN if it is the first (a damaged consume queue).
  */
 struct kmq_read {
 	__u32 size;
@@ -589,7 +598,8 @@ struct kmq_read_at {
  * @min_offset: out: queue's min offset
  * @max_offset: out: queue's max offset (one past the last entry)
  *
- * Statuses, tag filtering and the scan limit are KMQ_IOC_READ's. The
+ * Statuses, tag filtering, the scan limit and the check of each record
+ * against its entry (-EUCLEAN) are KMQ_IOC_READ's. The
  * records are pinned until the handle goes: -ENOBUFS when the fd holds
  * KMQ_PULL_HANDLES_MAX handles already.
  */

@@ -4,7 +4,9 @@
  * starts (kmq_read_start_status(): RocketMQ's statuses for an empty queue,
  * an offset below the minimum, at the maximum, past it) and the tag
  * filter a read applies to consume-queue entries (kmq_tags_match()), fed
- * with tag codes from kmq_tag_hash() as a subscription would.
+ * with tag codes from kmq_tag_hash() as a subscription would, and the
+ * check that the bytes an entry points at are its record
+ * (kmq_rec_is_entry()), on a record from the shared encoder.
  */
 #include <kunit/test.h>
 #include <linux/slab.h>
@@ -79,9 +81,59 @@ static void kmq_read_test_tags(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, kmq_tags_match(tags, 3, neg & 0xffffffffLL));
 }
 
+static const char kmq_t_entry_body[] = "the record an entry names";
+
+/* Each field the check compares, changed alone, fails it. */
+static void kmq_read_test_rec_is_entry(struct kunit *test)
+{
+	struct kmq_record r = {
+		.queue_id = 3,
+		.queue_offset = 30,
+		.phys_offset = 0x10000 + 128,
+		.body = kmq_t_entry_body,
+		.body_len = sizeof(kmq_t_entry_body) - 1,
+		.topic = "ReadTopic",
+		.topic_len = 9,
+	};
+	struct kmq_cq_entry e;
+	int n = kmq_record_size(0, 0, r.body_len, r.topic_len, 0);
+	u8 *b;
+
+	KUNIT_ASSERT_GT(test, n, KMQ_REC_ENTRY_PEEK);
+	b = kunit_kzalloc(test, n, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, b);
+	KUNIT_ASSERT_EQ(test, kmq_record_encode(b, n, &r), n);
+	e.phys_offset = r.phys_offset;
+	e.size = n;
+	e.tags_code = 0;
+
+	KUNIT_EXPECT_TRUE(test, kmq_rec_is_entry(b, n, &e, 3, 30));
+	KUNIT_EXPECT_TRUE(test, kmq_rec_is_entry(b, KMQ_REC_ENTRY_PEEK, &e,
+						 3, 30));
+	/* Too few bytes to tell. */
+	KUNIT_EXPECT_FALSE(test, kmq_rec_is_entry(b, KMQ_REC_ENTRY_PEEK - 1,
+						  &e, 3, 30));
+	/* Another queue offset: the record of another entry (30 vs 60). */
+	KUNIT_EXPECT_FALSE(test, kmq_rec_is_entry(b, n, &e, 3, 60));
+	KUNIT_EXPECT_FALSE(test, kmq_rec_is_entry(b, n, &e, 4, 30));
+	e.size = n + 4;
+	KUNIT_EXPECT_FALSE(test, kmq_rec_is_entry(b, n, &e, 3, 30));
+	e.size = n;
+	/* The same bytes a segment later: PHYSICALOFFSET tells. */
+	e.phys_offset += 0x10000;
+	KUNIT_EXPECT_FALSE(test, kmq_rec_is_entry(b, n, &e, 3, 30));
+	e.phys_offset = r.phys_offset;
+	/* Zeros (a fresh segment) and a wrong magic. */
+	b[KMQ_REC_OFF_MAGIC] ^= 0xff;
+	KUNIT_EXPECT_FALSE(test, kmq_rec_is_entry(b, n, &e, 3, 30));
+	memset(b, 0, n);
+	KUNIT_EXPECT_FALSE(test, kmq_rec_is_entry(b, n, &e, 3, 30));
+}
+
 static struct kunit_case kmq_read_test_cases[] = {
 	KUNIT_CASE_PARAM(kmq_read_test_start_status, kmq_t_start_gen_params),
 	KUNIT_CASE(kmq_read_test_tags),
+	KUNIT_CASE(kmq_read_test_rec_is_entry),
 	{}
 };
 

@@ -29,6 +29,8 @@ static void test_sizes(void)
 	SIZE_IS(kmq_topic_list, KMQ_TOPIC_LIST_SIZE_VER0);
 	is_int(sizeof(struct kmq_append_msg), 208, "kmq_append_msg is 208 bytes");
 	is_int(sizeof(struct kmq_append_res), 96, "kmq_append_res is 96 bytes");
+	SIZE_IS(kmq_append_msg, KMQ_APPEND_MSG_SIZE_VER0);
+	SIZE_IS(kmq_append_res, KMQ_APPEND_RES_SIZE_VER0);
 	SIZE_IS(kmq_append, KMQ_APPEND_SIZE_VER0);
 	SIZE_IS(kmq_read, KMQ_READ_SIZE_VER0);
 	SIZE_IS(kmq_queue_info, KMQ_QUEUE_INFO_SIZE_VER0);
