@@ -105,9 +105,7 @@ void kmqd_runtime_info_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req);
  * RemotingSerializable reads back into Map<MessageQueue, V>.
  */
 struct kmqd_mqmap {
-	char *text;
-	size_t len;
-	size_t cap;
+	struct kmq_buf text;
 	unsigned int n;
 	bool failed;
 };
@@ -132,7 +130,7 @@ bool kmqd_offset_lookup(const char *group, const char *topic, uint32_t qid,
 /* STORETIMESTAMP of the record at queue offset @off; false if none. */
 bool kmqd_queue_store_ts(const char *topic, uint32_t qid, uint64_t off,
 			 uint64_t *ts);
-/* First offset in [@min, @max] stored at or after @ts (@max if none). */
+/* First offset in [@min, @max) stored at or after @ts (@max if none). */
 uint64_t kmqd_offset_by_time(const char *topic, uint32_t qid, int64_t ts,
 			     uint64_t min, uint64_t max);
 /* Topics @group has offsets for: @fn(@arg, topic) under the lock. */

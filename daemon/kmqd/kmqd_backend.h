@@ -28,6 +28,8 @@ struct kmqd_store;
  * struct kmqd_backend_ops - one implementation; see kmq_store.h for what
  * each call does, its arguments and its returns.
  * @name: "userspace" or "kernel", as logged at start
+ * @release: as kmq_store_release(): reads only each range's seg, so a
+ *	range may be released alone from a copy holding just its seg
  * @errmsg: the calling thread's last detailed error message
  */
 struct kmqd_backend_ops {
@@ -36,7 +38,6 @@ struct kmqd_backend_ops {
 	void (*close)(void *h);
 	int (*topic_create)(void *h, const char *topic, uint32_t queues);
 	int (*topic_delete)(void *h, const char *topic);
-	int (*topic_queues)(void *h, const char *topic);
 	int (*topic_config)(void *h, const struct kmq_topic_info *ti);
 	int (*topic_info)(void *h, const char *topic,
 			  struct kmq_topic_info *out);
@@ -93,12 +94,6 @@ static inline int kmqd_st_topic_delete(struct kmqd_store *st,
 				       const char *topic)
 {
 	return st->ops->topic_delete(st->h, topic);
-}
-
-static inline int kmqd_st_topic_queues(struct kmqd_store *st,
-				       const char *topic)
-{
-	return st->ops->topic_queues(st->h, topic);
 }
 
 static inline int kmqd_st_topic_config(struct kmqd_store *st,

@@ -20,7 +20,8 @@
  * Errnos from the module become the userspace store's -KMQ_E* codes, so
  * kmqd answers clients the same on both backends; the arguments whose
  * EINVAL would be ambiguous (queue counts, perm, properties, read sizes)
- * are checked here first, as the userspace store checks them.
+ * are checked here first, by the userspace store's own checks
+ * (kmq_store_topic_check(), kmq_store_props_check()) where it has them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +37,6 @@
 #include <unistd.h>
 
 #include "kmq_ioctl.h"
-#include "kmq_props.h"
 #include "kmqd_backend.h"
 #include "kmqd_log.h"
 
@@ -245,26 +245,18 @@ static int be_topic_config(void *h, const struct kmq_topic_info *ti)
 {
 	struct kb_store *b = h;
 	struct kmq_topic t;
-	uint32_t n;
 	int ret;
 
-	n = ti->read_queues > ti->write_queues ? ti->read_queues :
-	    ti->write_queues;
-	if (!n || n > KB_QUEUES_MAX)
-		return kb_err(-EINVAL, "topic %s: queue counts %u/%u not in 1..%d (kmq.ko)",
-			      ti->name, ti->read_queues, ti->write_queues,
-			      KB_QUEUES_MAX);
-	if (ti->perm & ~(KMQ_PERM_READ | KMQ_PERM_WRITE))
-		return kb_err(-EINVAL, "topic %s: perm %u has unknown bits",
-			      ti->name, ti->perm);
+	/* The store's own check, with kmq.ko's queue limit. */
+	ret = kmq_store_topic_check(ti, KB_QUEUES_MAX);
+	if (ret)
+		return kb_err(ret, "%s (kmq.ko)", kmq_store_errmsg());
 	memset(&t, 0, sizeof(t));
 	t.size = sizeof(t);
 	t.read_queues = ti->read_queues;
 	t.write_queues = ti->write_queues;
 	t.perm = ti->perm;
-	if (strlen(ti->name) >= sizeof(t.name))
-		return kb_err(-KMQ_EBADTOPIC, "topic name too long");
-	strcpy(t.name, ti->name);
+	snprintf(t.name, sizeof(t.name), "%s", ti->name);
 	pthread_mutex_lock(&b->lock);
 	ret = kb_ioctl(b, KMQ_IOC_TOPIC_SET, &t, ti->name, true);
 	if (!ret)
@@ -335,17 +327,6 @@ static int be_topic_info(void *h, const char *topic,
 		ret = kb_err(-KMQ_ENOTOPIC, "no topic %s", topic);
 	pthread_mutex_unlock(&b->lock);
 	return ret;
-}
-
-static int be_topic_queues(void *h, const char *topic)
-{
-	struct kmq_topic_info ti;
-	int ret = be_topic_info(h, topic, &ti);
-
-	if (ret)
-		return ret;
-	return ti.read_queues > ti.write_queues ? ti.read_queues :
-	       ti.write_queues;
 }
 
 static int be_topic_list_info(void *h,
@@ -428,12 +409,9 @@ static int kb_append(struct kb_store *b, const struct kmq_msg *msgs,
 			goto out;
 		}
 		/* The store's own check, so the module's EINVAL is the topic. */
-		if (m->props_len > KMQ_PROPS_MAX ||
-		    (m->props_len && !m->props) ||
-		    (m->props_len && kmq_props_validate(m->props, m->props_len))) {
-			ret = kb_err(-KMQ_EBADPROPS,
-				     "message %u: properties are not name\\1value\\2 pairs of at most %d bytes",
-				     i, KMQ_PROPS_MAX);
+		ret = kmq_store_props_check(m, i);
+		if (ret) {
+			kb_err(ret, "%s", kmq_store_errmsg());
 			goto out;
 		}
 		kb_msg_in(&am[i], m);
@@ -870,7 +848,6 @@ const struct kmqd_backend_ops kmqd_backend_kernel = {
 	.close = be_close,
 	.topic_create = be_topic_create,
 	.topic_delete = be_topic_delete,
-	.topic_queues = be_topic_queues,
 	.topic_config = be_topic_config,
 	.topic_info = be_topic_info,
 	.topic_list_info = be_topic_list_info,

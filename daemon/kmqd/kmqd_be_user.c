@@ -30,11 +30,6 @@ static int be_topic_delete(void *h, const char *topic)
 	return kmq_store_topic_delete(h, topic);
 }
 
-static int be_topic_queues(void *h, const char *topic)
-{
-	return kmq_store_topic_queues(h, topic);
-}
-
 static int be_topic_config(void *h, const struct kmq_topic_info *ti)
 {
 	return kmq_store_topic_config(h, ti);
@@ -106,7 +101,6 @@ const struct kmqd_backend_ops kmqd_backend_user = {
 	.close = be_close,
 	.topic_create = be_topic_create,
 	.topic_delete = be_topic_delete,
-	.topic_queues = be_topic_queues,
 	.topic_config = be_topic_config,
 	.topic_info = be_topic_info,
 	.topic_list_info = be_topic_list_info,

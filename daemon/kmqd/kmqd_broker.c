@@ -87,14 +87,18 @@ void kmqd_broker_topics_changed(void)
 
 /*
  * kmqd_topic_ensure() - @topic exists, or is created with @queues queues
- * when @create. Return: 0, -KMQ_ENOTOPIC, or the store's error.
+ * when @create; its configuration in @ti (may be NULL), from the one
+ * lookup a send needs. Return: 0, -KMQ_ENOTOPIC, or the store's error.
  */
-int kmqd_topic_ensure(const char *topic, uint32_t queues, bool create)
+int kmqd_topic_ensure(const char *topic, uint32_t queues, bool create,
+		      struct kmq_topic_info *ti)
 {
-	int ret = kmqd_st_topic_queues(kmqd_brk->store, topic);
+	struct kmq_topic_info local;
+	int ret;
 
-	if (ret > 0)
-		return 0;
+	if (!ti)
+		ti = &local;
+	ret = kmqd_st_topic_info(kmqd_brk->store, topic, ti);
 	if (ret != -KMQ_ENOTOPIC || !create)
 		return ret;
 	ret = kmqd_st_topic_create(kmqd_brk->store, topic, queues);
@@ -102,7 +106,7 @@ int kmqd_topic_ensure(const char *topic, uint32_t queues, bool create)
 		return ret;
 	log_info("topic %s created with %u queues", topic, queues);
 	kmqd_broker_topics_changed();
-	return 0;
+	return kmqd_st_topic_info(kmqd_brk->store, topic, ti);
 }
 
 static void kmqd_create_topic_handle(struct kmqd_conn *c,
@@ -399,7 +403,7 @@ int kmqd_broker_start(const struct kmqd_broker_opts *opts)
 	 */
 	if (opts->auto_create_topic &&
 	    kmqd_topic_ensure(KMQD_AUTO_CREATE_TOPIC, opts->default_queues,
-			      true))
+			      true, NULL))
 		log_warn("%s: %s", KMQD_AUTO_CREATE_TOPIC, kmqd_st_errmsg());
 	kmqd_parse_namesrv(opts->namesrv_addrs);
 	kmqd_brk->register_now = kmqd_nns > 0;

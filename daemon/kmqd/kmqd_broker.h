@@ -80,8 +80,12 @@ bool kmqd_need_i64(struct kmqd_conn *c, const struct kmq_rmt_cmd *req,
 bool kmqd_need_str(struct kmqd_conn *c, const struct kmq_rmt_cmd *req,
 		   const char *key, const char **out);
 
-/* Topics: exists or (auto-)created; 0 or a reply-ready error. */
-int kmqd_topic_ensure(const char *topic, uint32_t queues, bool create);
+/*
+ * Topics: exists or (auto-)created, its configuration in @ti (may be
+ * NULL); 0 or a reply-ready error.
+ */
+int kmqd_topic_ensure(const char *topic, uint32_t queues, bool create,
+		      struct kmq_topic_info *ti);
 void kmqd_broker_topics_changed(void);
 
 /* kmqd_send.c */

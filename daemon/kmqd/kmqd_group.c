@@ -195,7 +195,7 @@ static int kmqd_group_heartbeat(struct kmqd_conn *c,
 	kmqd_subgroup_ensure(name);
 	if (!model || strcmp(model, "BROADCASTING")) {
 		snprintf(retry, sizeof(retry), "%s%s", KMQD_RETRY_PREFIX, name);
-		if (kmqd_topic_ensure(retry, 1, true))
+		if (kmqd_topic_ensure(retry, 1, true, NULL))
 			log_warn("group %s: retry topic %s: %s", name, retry,
 				 kmqd_st_errmsg());
 	}
@@ -303,8 +303,6 @@ void kmqd_consumer_list_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	struct kmqd_client *cl;
 	struct kmqd_group *g;
 	const char *group;
-	struct kmq_rmt_cmd resp;
-	char *text;
 
 	if (!kmqd_need_str(c, req, "consumerGroup", &group))
 		return;
@@ -321,15 +319,8 @@ void kmqd_consumer_list_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 			    "no consumer for this group, %s", group);
 		return;
 	}
-	text = json_dumps(body, JSON_COMPACT);
+	kmqd_reply_json(c, req, body);
 	json_decref(body);
-	if (!text || kmq_rmt_response(&resp, req, KMQ_RESP_SUCCESS, NULL)) {
-		free(text);
-		return;
-	}
-	kmqd_conn_reply(c, &resp, text, strlen(text));
-	kmq_rmt_cmd_free(&resp);
-	free(text);
 }
 
 bool kmqd_group_subscription(const char *group, const char *topic, char *buf,

@@ -83,20 +83,21 @@ struct kmqd_waiter {
 };
 
 /*
- * struct kmqd_fchunk - a file range queued on a connection, then the
- * bytes queued after it.
- * @done: bytes of the range already sent
- * @release: called once the range is sent or dropped (any thread)
+ * struct kmqd_fchunk - the file ranges of one reply queued on a
+ * connection, then the bytes queued after them; one allocation per reply.
+ * @after: bytes queued after the ranges
+ * @n: ranges in @r
+ * @cur: the range being sent; those before it are sent and released
+ * @done: bytes of @r[@cur] already sent
+ * @r: the ranges; each one's release is called once it is sent or dropped
  */
 struct kmqd_fchunk {
 	struct kmqd_fchunk *next;
-	int fd;
-	uint64_t off;
-	uint32_t len;
-	uint32_t done;
-	void (*release)(void *arg);
-	void *arg;
 	struct kmq_buf after;
+	unsigned int n;
+	unsigned int cur;
+	uint32_t done;
+	struct kmqd_file_range r[];
 };
 
 struct kmqd_conn {
@@ -118,7 +119,7 @@ struct kmqd_conn {
 	struct kmq_buf pending;
 	struct kmqd_fchunk *fq;		/* file ranges after pending */
 	struct kmqd_fchunk *fq_tail;
-	size_t fq_bytes;		/* bytes of fq not yet sent */
+	size_t fq_bytes;		/* of fq not yet sent: ranges, after */
 	bool send_poll;			/* send_op is a POLLOUT wait */
 	bool nonblock;			/* O_NONBLOCK set (for sendfile) */
 	struct kmqd_op recv_op;
@@ -265,10 +266,12 @@ void kmqd_delivery_stats(uint64_t *sendfile_bytes, uint64_t *copy_bytes)
 	*copy_bytes = atomic_load(&kmqd_copy_bytes);
 }
 
+/* Release the ranges of @f not yet sent, and free it. */
 static void kmqd_fchunk_free(struct kmqd_fchunk *f)
 {
-	if (f->release)
-		f->release(f->arg);
+	for (; f->cur < f->n; f->cur++)
+		if (f->r[f->cur].release)
+			f->r[f->cur].release(f->r[f->cur].arg);
 	kmq_buf_free(&f->after);
 	free(f);
 }
@@ -490,10 +493,11 @@ static void kmqd_arm_recv(struct kmqd_conn *c)
 }
 
 /*
- * Send what heads the file queue with sendfile() until it is done or the
- * socket is full. Return: 1 when the range is done (popped, its trailing
- * bytes now pending), 0 when the caller must wait for POLLOUT, or a
- * negative errno (the connection is closed).
+ * Send the ranges that head the file queue with sendfile() until they are
+ * done or the socket is full; each range is released once sent. Return:
+ * 1 when the reply's ranges are done (popped, its trailing bytes now
+ * pending), 0 when the caller must wait for POLLOUT, or a negative errno
+ * (the connection is closed).
  */
 static int kmqd_send_file(struct kmqd_conn *c)
 {
@@ -506,26 +510,34 @@ static int kmqd_send_file(struct kmqd_conn *c)
 			return -errno;
 		c->nonblock = true;
 	}
-	while (f->done < f->len) {
-		off_t off = (off_t)(f->off + f->done);
-		ssize_t n = sendfile(c->fd, f->fd, &off, f->len - f->done);
+	for (; f->cur < f->n; f->cur++, f->done = 0) {
+		struct kmqd_file_range *r = &f->r[f->cur];
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? 0 : -errno;
+		while (f->done < r->len) {
+			off_t off = (off_t)(r->off + f->done);
+			ssize_t n = sendfile(c->fd, r->fd, &off,
+					     r->len - f->done);
+
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				return errno == EAGAIN ? 0 : -errno;
+			}
+			if (!n)
+				return -EIO;	/* file shorter than the range */
+			f->done += n;
+			c->fq_bytes -= n;
+			atomic_fetch_add(&kmqd_sendfile_bytes, n);
+			c->send_progress_ms = kmqd_mono_ms();
 		}
-		if (!n)
-			return -EIO;	/* the file is shorter than the range */
-		f->done += n;
-		c->fq_bytes -= n;
-		atomic_fetch_add(&kmqd_sendfile_bytes, n);
-		c->send_progress_ms = kmqd_mono_ms();
+		if (r->release)
+			r->release(r->arg);
 	}
 	c->fq = f->next;
 	if (!c->fq)
 		c->fq_tail = NULL;
-	/* pending is empty here: bytes after the range come next. */
+	/* pending is empty here: bytes after the ranges come next. */
+	c->fq_bytes -= f->after.len;
 	kmq_buf_free(&c->pending);
 	c->pending = f->after;
 	f->after = (struct kmq_buf){ 0 };
@@ -589,12 +601,7 @@ static struct kmq_buf *kmqd_out_tail(struct kmqd_conn *c)
 
 static size_t kmqd_out_queued(struct kmqd_conn *c)
 {
-	size_t n = c->sending.len - c->sent + c->pending.len + c->fq_bytes;
-	struct kmqd_fchunk *f;
-
-	for (f = c->fq; f; f = f->next)
-		n += f->after.len;
-	return n;
+	return c->sending.len - c->sent + c->pending.len + c->fq_bytes;
 }
 
 static int kmqd_conn_queue(struct kmqd_conn *c, const struct kmq_rmt_cmd *cmd,
@@ -626,6 +633,8 @@ static int kmqd_conn_queue(struct kmqd_conn *c, const struct kmq_rmt_cmd *cmd,
 		out->len = before;
 		return ret;
 	}
+	if (out != &c->pending)
+		c->fq_bytes += out->len - before;
 	return 0;
 }
 
@@ -657,52 +666,35 @@ int kmqd_conn_replyv(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
 int kmqd_conn_reply_files(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
 			  const struct kmqd_file_range *r, unsigned int n)
 {
-	struct kmqd_fchunk *head = NULL, **tail = &head, *f;
+	struct kmqd_fchunk *f;
 	size_t body = 0;
 	unsigned int i;
 	int ret;
 
+	if (!n)
+		return kmqd_conn_reply(c, resp, NULL, 0);
 	for (i = 0; i < n; i++)
 		body += r[i].len;
-	for (i = 0; i < n; i++) {
-		f = calloc(1, sizeof(*f));
-		if (!f) {
-			ret = -ENOMEM;
-			goto fail;
-		}
-		f->fd = r[i].fd;
-		f->off = r[i].off;
-		f->len = r[i].len;
-		*tail = f;
-		tail = &f->next;
-	}
+	f = malloc(sizeof(*f) + n * sizeof(f->r[0]));
+	if (!f)
+		return -ENOMEM;
 	ret = kmqd_conn_queue(c, resp, NULL, 0, body);
-	if (ret)
-		goto fail;
+	if (ret) {
+		free(f);
+		return ret;
+	}
 	/* Queued: from now on each range is released when it is sent. */
-	for (i = 0, f = head; f; f = f->next, i++) {
-		f->release = r[i].release;
-		f->arg = r[i].arg;
-	}
-	if (head) {
-		if (c->fq_tail)
-			c->fq_tail->next = head;
-		else
-			c->fq = head;
-		for (f = head; f->next; f = f->next)
-			;
-		c->fq_tail = f;
-		c->fq_bytes += body;
-	}
+	memset(f, 0, sizeof(*f));
+	f->n = n;
+	memcpy(f->r, r, n * sizeof(f->r[0]));
+	if (c->fq_tail)
+		c->fq_tail->next = f;
+	else
+		c->fq = f;
+	c->fq_tail = f;
+	c->fq_bytes += body;
 	kmqd_arm_send(c);
 	return 0;
-
-fail:
-	while ((f = head)) {
-		head = f->next;
-		free(f);
-	}
-	return ret;
 }
 
 int kmqd_conn_request(struct kmqd_conn *c, struct kmq_rmt_cmd *req,

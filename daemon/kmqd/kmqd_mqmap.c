@@ -18,25 +18,8 @@
 
 static void kmqd_mqmap_put(struct kmqd_mqmap *m, const char *s, size_t n)
 {
-	if (m->failed)
-		return;
-	if (m->len + n + 1 > m->cap) {
-		size_t cap = m->cap ? m->cap : 256;
-		char *t;
-
-		while (m->len + n + 1 > cap)
-			cap *= 2;
-		t = realloc(m->text, cap);
-		if (!t) {
-			m->failed = true;
-			return;
-		}
-		m->text = t;
-		m->cap = cap;
-	}
-	memcpy(m->text + m->len, s, n);
-	m->len += n;
-	m->text[m->len] = '\0';
+	if (!m->failed && kmq_buf_put(&m->text, s, n))
+		m->failed = true;
 }
 
 static void kmqd_mqmap_put_json(struct kmqd_mqmap *m, json_t *v)
@@ -69,7 +52,7 @@ void kmqd_mqmap_add(struct kmqd_mqmap *m, const char *topic,
 
 void kmqd_mqmap_free(struct kmqd_mqmap *m)
 {
-	free(m->text);
+	kmq_buf_free(&m->text);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -99,8 +82,8 @@ char *kmqd_mqmap_doc(struct kmqd_mqmap *m, const char *key, json_t *rest)
 	if (m->failed)
 		doc.failed = true;
 	else
-		kmqd_mqmap_put(&doc, m->text, m->len);
-	kmqd_mqmap_put(&doc, "}", 1);
+		kmqd_mqmap_put(&doc, (const char *)m->text.data, m->text.len);
+	kmqd_mqmap_put(&doc, "}", 2);	/* with the NUL */
 	free(r);
 	json_decref(k);
 	kmqd_mqmap_free(m);
@@ -108,5 +91,5 @@ char *kmqd_mqmap_doc(struct kmqd_mqmap *m, const char *key, json_t *rest)
 		kmqd_mqmap_free(&doc);
 		return NULL;
 	}
-	return doc.text;
+	return (char *)doc.text.data;
 }

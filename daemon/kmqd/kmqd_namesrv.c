@@ -54,20 +54,6 @@ static void kmqd_ns_reply(struct kmqd_conn *c, const struct kmq_rmt_cmd *req,
 	kmq_rmt_cmd_free(&resp);
 }
 
-static void kmqd_ns_reply_json(struct kmqd_conn *c,
-			       const struct kmq_rmt_cmd *req, json_t *body)
-{
-	char *text = json_dumps(body, JSON_COMPACT);
-
-	if (!text) {
-		kmqd_ns_reply(c, req, KMQ_RESP_SYSTEM_ERROR, "out of memory",
-			      NULL);
-		return;
-	}
-	kmqd_ns_reply(c, req, KMQ_RESP_SUCCESS, NULL, text);
-	free(text);
-}
-
 /* Copy extField @key into @buf; false (and an error reply) if absent. */
 static bool kmqd_ns_field(struct kmqd_conn *c, const struct kmq_rmt_cmd *req,
 			  const char *key, char *buf, size_t len)
@@ -300,7 +286,7 @@ static void kmqd_ns_route(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	}
 	pthread_mutex_unlock(&kmqd_ns_lock);
 	if (found) {
-		kmqd_ns_reply_json(c, req, route);
+		kmqd_reply_json(c, req, route);
 	} else {
 		snprintf(msg, sizeof(msg),
 			 "No topic route info in name server for the topic: %s",
@@ -351,7 +337,7 @@ static void kmqd_ns_cluster_info(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 			json_array_append_new(names, json_string(b->name));
 	}
 	pthread_mutex_unlock(&kmqd_ns_lock);
-	kmqd_ns_reply_json(c, req, info);
+	kmqd_reply_json(c, req, info);
 	json_decref(info);
 }
 
@@ -377,18 +363,19 @@ static void kmqd_ns_topic_list(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		json_object_foreach(set, name, v)
 			if (names)
 				names[i++] = name;
-		if (names)
+		if (names) {
 			qsort(names, n, sizeof(*names), kmqd_ns_strcmp);
-		for (i = 0; names && i < n; i++)
-			json_array_append_new(json_object_get(list, "topicList"),
-					      json_string(names[i]));
-		free(names);
+			for (i = 0; i < n; i++)
+				json_array_append_new(json_object_get(list, "topicList"),
+						      json_string(names[i]));
+			free(names);
+		} else {
+			/* Not a partial list: an out-of-memory answer. */
+			json_decref(list);
+			list = NULL;
+		}
 	}
-	if (list)
-		kmqd_ns_reply_json(c, req, list);
-	else
-		kmqd_ns_reply(c, req, KMQ_RESP_SYSTEM_ERROR, "out of memory",
-			      NULL);
+	kmqd_reply_json(c, req, list);
 	json_decref(list);
 	json_decref(set);
 }

@@ -133,8 +133,8 @@ void kmqd_offset_commit(const char *group, const char *topic, uint32_t qid,
 	pthread_mutex_unlock(&kmqd_offsets_lock);
 }
 
-static bool kmqd_offset_get(const char *group, const char *topic,
-			    uint32_t qid, int64_t *offset)
+bool kmqd_offset_lookup(const char *group, const char *topic, uint32_t qid,
+			int64_t *offset)
 {
 	char key[512], q[16];
 	json_t *v;
@@ -178,7 +178,7 @@ void kmqd_offset_query_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 			    "queueId %lld out of range", (long long)qid);
 		return;
 	}
-	if (!kmqd_offset_get(group, topic, qid, &off)) {
+	if (!kmqd_offset_lookup(group, topic, qid, &off)) {
 		uint64_t min, max;
 
 		/*
@@ -217,8 +217,8 @@ void kmqd_offset_update_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 }
 
 /* STORETIMESTAMP of the record at queue offset @off; false if none. */
-static bool kmqd_store_ts(const char *topic, uint32_t qid, uint64_t off,
-			  uint64_t *ts)
+bool kmqd_queue_store_ts(const char *topic, uint32_t qid, uint64_t off,
+			 uint64_t *ts)
 {
 	struct kmq_read_req rq = {
 		.topic = topic, .queue_id = qid, .offset = off,
@@ -287,14 +287,17 @@ void kmqd_queue_offset_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		break;
 	default:
 		/* RocketMQ answers -1 when the queue holds nothing. */
-		if (min >= max || !kmqd_store_ts(topic, qid, min, &ts))
+		if (min >= max || !kmqd_queue_store_ts(topic, qid, min, &ts))
 			kmqd_reply_offset(c, req, "timestamp", -1);
 		else
 			kmqd_reply_offset(c, req, "timestamp", ts);
 	}
 }
 
-/* kmqd_offset_by_time() - first offset in [@min, @max) stored at or after @want. */
+/*
+ * kmqd_offset_by_time() - first offset in [@min, @max) stored at or after
+ * @want (@max if none).
+ */
 uint64_t kmqd_offset_by_time(const char *topic, uint32_t qid, int64_t want,
 			     uint64_t min, uint64_t max)
 {
@@ -303,7 +306,8 @@ uint64_t kmqd_offset_by_time(const char *topic, uint32_t qid, int64_t want,
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
-		if (kmqd_store_ts(topic, qid, mid, &ts) && (int64_t)ts >= want)
+		if (kmqd_queue_store_ts(topic, qid, mid, &ts) &&
+		    (int64_t)ts >= want)
 			hi = mid;
 		else
 			lo = mid + 1;
@@ -360,18 +364,6 @@ void kmqd_view_message_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 }
 
 /* ---- for the admin requests (kmqd_admin.h) ---------------------------- */
-
-bool kmqd_offset_lookup(const char *group, const char *topic, uint32_t qid,
-			int64_t *offset)
-{
-	return kmqd_offset_get(group, topic, qid, offset);
-}
-
-bool kmqd_queue_store_ts(const char *topic, uint32_t qid, uint64_t off,
-			 uint64_t *ts)
-{
-	return kmqd_store_ts(topic, qid, off, ts);
-}
 
 /* Split an offsetTable key "topic@group" (topics never hold '@'). */
 static const char *kmqd_key_group(const char *key, size_t *topic_len)

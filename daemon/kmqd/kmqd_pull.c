@@ -10,7 +10,6 @@
  * answers PULL_NOT_FOUND (19) to pulls whose suspendTimeoutMillis passed.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,29 +102,21 @@ static void kmqd_pull_free(struct kmqd_pull *p)
 }
 
 /*
- * struct kmqd_pull_pins - the ranges of one answered pull, pinned until
- * the last of them has gone out (kmqd_conn_reply_files() releases each).
+ * A range handed to the connection is unpinned once it is sent: a
+ * backend's release needs only each range's seg (kmqd_backend.h).
  */
-struct kmqd_pull_pins {
-	atomic_uint left;
-	uint32_t n;
-	struct kmq_range ranges[];
-};
-
-static void kmqd_pull_unpin(void *arg)
+static void kmqd_pull_unpin(void *seg)
 {
-	struct kmqd_pull_pins *pp = arg;
+	struct kmq_range r = { .seg = seg };
 
-	if (atomic_fetch_sub(&pp->left, 1) != 1)
-		return;
-	kmqd_st_release(kmqd_brk->store, pp->ranges, pp->n);
-	free(pp);
+	kmqd_st_release(kmqd_brk->store, &r, 1);
 }
 
 /*
  * Queue the records: by sendfile() of each range straight from the
- * segment files (the ranges stay pinned until sent), or, with
- * transferMsgByHeap, copied from the mapping into the send buffer.
+ * segment files (each range stays pinned until sent), or, with
+ * transferMsgByHeap, ranges in memory (kernel backend) or no memory for
+ * the file queue, copied from the ranges into the send buffer.
  * Return: true if the ranges now belong to the connection.
  */
 static bool kmqd_pull_send(struct kmqd_pull *p, const struct kmq_rmt_cmd *resp,
@@ -134,37 +125,29 @@ static bool kmqd_pull_send(struct kmqd_pull *p, const struct kmq_rmt_cmd *resp,
 {
 	struct kmqd_file_range fr[KMQD_PULL_MAX_MSGS];
 	struct iovec iov[KMQD_PULL_MAX_MSGS];
-	struct kmqd_pull_pins *pp;
 	uint32_t i, n = r->nranges;
 
 	if (n > ARRAY_SIZE(iov))
 		n = ARRAY_SIZE(iov);
-	/* Ranges without a file (kernel backend) are bytes in memory. */
-	pp = kmqd_brk->opts.transfer_by_heap || ranges[0].fd < 0 ? NULL :
-	     malloc(sizeof(*pp) + n * sizeof(pp->ranges[0]));
-	if (!pp) {
-		for (i = 0; i < n; i++) {
-			iov[i].iov_base = (void *)ranges[i].data;
-			iov[i].iov_len = ranges[i].len;
-		}
-		kmqd_conn_replyv(p->conn, resp, iov, n);
-		return false;
+	/* A FOUND read: at least one range. */
+	if (!kmqd_brk->opts.transfer_by_heap && ranges[0].fd >= 0) {
+		i = 0;
+		do {
+			fr[i].fd = ranges[i].fd;
+			fr[i].off = ranges[i].file_off;
+			fr[i].len = ranges[i].len;
+			fr[i].release = kmqd_pull_unpin;
+			fr[i].arg = ranges[i].seg;
+		} while (++i < n);
+		if (!kmqd_conn_reply_files(p->conn, resp, fr, n))
+			return true;
 	}
-	atomic_init(&pp->left, n);
-	pp->n = n;
-	memcpy(pp->ranges, ranges, n * sizeof(pp->ranges[0]));
 	for (i = 0; i < n; i++) {
-		fr[i].fd = ranges[i].fd;
-		fr[i].off = ranges[i].file_off;
-		fr[i].len = ranges[i].len;
-		fr[i].release = kmqd_pull_unpin;
-		fr[i].arg = pp;
+		iov[i].iov_base = (void *)ranges[i].data;
+		iov[i].iov_len = ranges[i].len;
 	}
-	if (kmqd_conn_reply_files(p->conn, resp, fr, n)) {
-		free(pp);
-		return false;
-	}
-	return true;
+	kmqd_conn_replyv(p->conn, resp, iov, n);
+	return false;
 }
 
 /* Answer @p; with @ranges (FOUND), return true if they were handed over. */

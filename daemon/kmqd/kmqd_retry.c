@@ -245,7 +245,7 @@ void kmqd_send_back_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 		if (level > KMQD_DELAY_LEVELS)
 			level = KMQD_DELAY_LEVELS;
 	}
-	ret = kmqd_topic_ensure(topic, 1, true);
+	ret = kmqd_topic_ensure(topic, 1, true, NULL);
 	if (ret) {
 		kmqd_replyf(c, req, KMQ_RESP_SYSTEM_ERROR, "topic %s: %s",
 			    topic, kmqd_st_errmsg());
@@ -470,7 +470,7 @@ static void *kmqd_delay_main(void *arg)
 int kmqd_delay_start(void)
 {
 	int ret = kmqd_topic_ensure(KMQD_SCHEDULE_TOPIC, KMQD_DELAY_LEVELS,
-				    true);
+				    true, NULL);
 
 	if (ret) {
 		log_err("%s: %s", KMQD_SCHEDULE_TOPIC, kmqd_st_errmsg());

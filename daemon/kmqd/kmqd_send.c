@@ -137,17 +137,13 @@ static bool kmqd_send_header(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 	}
 	if (dq < 1 || dq > kmqd_brk->opts.default_queues)
 		dq = kmqd_brk->opts.default_queues;
-	ret = kmqd_topic_ensure(topic, dq, kmqd_brk->opts.auto_create_topic);
+	ret = kmqd_topic_ensure(topic, dq, kmqd_brk->opts.auto_create_topic,
+				&ti);
 	if (ret) {
 		kmqd_replyf(c, req, kmqd_send_error_code(ret),
 			    ret == -KMQ_ENOTOPIC ?
 			    "topic[%s] not exist, apply first please!" :
 			    "topic[%s]: %s", topic, kmqd_st_errmsg());
-		return false;
-	}
-	if (kmqd_st_topic_info(kmqd_brk->store, topic, &ti)) {
-		kmqd_replyf(c, req, KMQ_RESP_TOPIC_NOT_EXIST,
-			    "topic[%s] not exist", topic);
 		return false;
 	}
 	if (!(ti.perm & KMQ_PERM_WRITE)) {

@@ -29,6 +29,19 @@ struct kmq_prep {
 	bool cq;
 };
 
+int kmq_store_props_check(const struct kmq_msg *m, uint32_t i)
+{
+	if (m->props_len > KMQ_PROPS_MAX || (m->props_len && !m->props))
+		return kmq_err(-KMQ_EBADPROPS,
+			       "message %u: properties of %u bytes (max %d)",
+			       i, m->props_len, KMQ_PROPS_MAX);
+	if (m->props_len && kmq_props_validate(m->props, m->props_len))
+		return kmq_err(-KMQ_EBADPROPS,
+			       "message %u: properties are not name\\1value\\2 pairs",
+			       i);
+	return 0;
+}
+
 static int kmq_prep_msg(struct kmq_store *s, const struct kmq_msg *m,
 			uint32_t i, struct kmq_prep *p)
 {
@@ -45,14 +58,9 @@ static int kmq_prep_msg(struct kmq_store *s, const struct kmq_msg *m,
 			       i, m->body_len, s->cfg.max_message_size);
 	if (m->body_len && !m->body)
 		return kmq_err(-EINVAL, "message %u: body missing", i);
-	if (m->props_len > KMQ_PROPS_MAX || (m->props_len && !m->props))
-		return kmq_err(-KMQ_EBADPROPS,
-			       "message %u: properties of %u bytes (max %d)",
-			       i, m->props_len, KMQ_PROPS_MAX);
-	if (m->props_len && kmq_props_validate(m->props, m->props_len))
-		return kmq_err(-KMQ_EBADPROPS,
-			       "message %u: properties are not name\\1value\\2 pairs",
-			       i);
+	ret = kmq_store_props_check(m, i);
+	if (ret)
+		return ret;
 	if (m->born_host.v6)
 		sys |= KMQ_SYSFLAG_BORNHOST_V6;
 	if (s->cfg.store_host.v6)

@@ -153,6 +153,15 @@ struct kmq_topic_info {
 	uint32_t perm;
 };
 
+/**
+ * kmq_store_topic_check() - is @ti a topic configuration the store takes:
+ * a name by RocketMQ's rule, queue counts whose larger is in
+ * 1..@max_queues, perm of KMQ_PERM_READ | KMQ_PERM_WRITE bits only. The
+ * one check of both backends (kmq.ko takes fewer queues: its own limit).
+ * Return: 0, -KMQ_EBADTOPIC or -EINVAL; kmq_store_errmsg() says why.
+ */
+int kmq_store_topic_check(const struct kmq_topic_info *ti,
+			  uint32_t max_queues);
 /** kmq_store_topic_config() - create or update a topic from @ti. */
 int kmq_store_topic_config(struct kmq_store *s, const struct kmq_topic_info *ti);
 /** kmq_store_topic_info() - @topic's configuration, or -KMQ_ENOTOPIC. */
@@ -213,6 +222,14 @@ struct kmq_append_result {
 
 /* Positive return of the append functions: stored, durability unknown. */
 #define KMQ_APPEND_FLUSH_TIMEOUT	1
+
+/**
+ * kmq_store_props_check() - are message @i's properties (@m->props,
+ * @m->props_len) name\1value\2 pairs within KMQ_PROPS_MAX bytes: the
+ * append's own check, for both backends.
+ * Return: 0 or -KMQ_EBADPROPS (kmq_store_errmsg() says why).
+ */
+int kmq_store_props_check(const struct kmq_msg *m, uint32_t i);
 
 /**
  * kmq_store_append() - append one record.
@@ -357,7 +374,11 @@ int kmq_store_read(struct kmq_store *s, const struct kmq_read_req *req,
 		   struct kmq_range *ranges, uint32_t max_ranges,
 		   struct kmq_read_result *res);
 
-/** kmq_store_release() - unpin what kmq_store_read() returned. */
+/**
+ * kmq_store_release() - unpin what kmq_store_read() returned. Each range
+ * holds its own pin and only its @seg is read, so ranges may be released
+ * one by one, at different times, from copies holding just @seg.
+ */
 void kmq_store_release(struct kmq_store *s, struct kmq_range *ranges,
 		       uint32_t nranges);
 

@@ -383,68 +383,39 @@ void kmq_topics_free(struct kmq_store *s)
 	s->ntopics = 0;
 }
 
-int kmq_store_topic_create(struct kmq_store *s, const char *topic,
-			   uint32_t queues)
-{
-	struct kmq_topic *t;
-	uint32_t len, old = 0;
-	int ret;
-
-	ret = kmq_topic_name_check(topic, &len);
-	if (ret)
-		return ret;
-	if (!queues || queues > KMQ_QUEUES_MAX)
-		return kmq_err(-EINVAL, "topic %s: queue count %u not in 1..%d",
-			       topic, queues, KMQ_QUEUES_MAX);
-	pthread_mutex_lock(&s->lock);
-	t = kmq_topic_find(s, topic, len);
-	if (t) {
-		old = t->nqueues;
-		t->nqueues = queues;
-		t->read_queues = queues;
-		t->write_queues = queues;
-	} else {
-		t = kmq_topic_add(s, topic, len, queues);
-		if (!t) {
-			pthread_mutex_unlock(&s->lock);
-			return -ENOMEM;
-		}
-	}
-	ret = kmq_topics_save(s);
-	if (ret && old) {
-		t->nqueues = old;
-		t->read_queues = old;
-		t->write_queues = old;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return ret;
-}
-
-static void kmq_topic_fill(const struct kmq_topic *t, struct kmq_topic_info *ti)
-{
-	memcpy(ti->name, t->name, t->name_len + 1);
-	ti->read_queues = t->read_queues;
-	ti->write_queues = t->write_queues;
-	ti->perm = t->perm;
-}
-
-int kmq_store_topic_config(struct kmq_store *s, const struct kmq_topic_info *ti)
+int kmq_store_topic_check(const struct kmq_topic_info *ti,
+			  uint32_t max_queues)
 {
 	uint32_t len, n = ti->read_queues > ti->write_queues ?
 			  ti->read_queues : ti->write_queues;
-	struct kmq_topic *t, saved;
-	int ret;
+	int ret = kmq_topic_name_check(ti->name, &len);
 
-	ret = kmq_topic_name_check(ti->name, &len);
 	if (ret)
 		return ret;
-	if (!n || n > KMQ_QUEUES_MAX)
-		return kmq_err(-EINVAL, "topic %s: queue counts %u/%u not in 1..%d",
+	if (!n || n > max_queues)
+		return kmq_err(-EINVAL, "topic %s: queue counts %u/%u not in 1..%u",
 			       ti->name, ti->read_queues, ti->write_queues,
-			       KMQ_QUEUES_MAX);
+			       max_queues);
 	if (ti->perm & ~(KMQ_PERM_READ | KMQ_PERM_WRITE))
 		return kmq_err(-EINVAL, "topic %s: perm %u has unknown bits",
 			       ti->name, ti->perm);
+	return 0;
+}
+
+/*
+ * Create or update a topic from @ti (checked), keeping an existing
+ * topic's perm if @keep_perm, and write topics.json; on a failed write
+ * the table is as it was.
+ */
+static int kmq_topic_apply(struct kmq_store *s, const struct kmq_topic_info *ti,
+			   bool keep_perm)
+{
+	uint32_t len = strlen(ti->name), n = ti->read_queues > ti->write_queues ?
+		       ti->read_queues : ti->write_queues;
+	struct kmq_topic *t, saved, **pp;
+	bool added = false;
+	int ret;
+
 	pthread_mutex_lock(&s->lock);
 	t = kmq_topic_find(s, ti->name, len);
 	if (!t) {
@@ -453,14 +424,24 @@ int kmq_store_topic_config(struct kmq_store *s, const struct kmq_topic_info *ti)
 			pthread_mutex_unlock(&s->lock);
 			return -ENOMEM;
 		}
+		added = true;
 	}
 	saved = *t;
 	t->nqueues = n;
 	t->read_queues = ti->read_queues;
 	t->write_queues = ti->write_queues;
-	t->perm = ti->perm;
+	if (!keep_perm || added)
+		t->perm = ti->perm;
 	ret = kmq_topics_save(s);
-	if (ret) {
+	if (ret && added) {
+		/* Not in topics.json: it must not outlive a restart either. */
+		for (pp = &s->topics[kmq_topic_hash(ti->name, len)]; *pp != t;
+		     pp = &(*pp)->next)
+			;
+		*pp = t->next;
+		s->ntopics--;
+		kmq_topic_free(t);
+	} else if (ret) {
 		t->nqueues = saved.nqueues;
 		t->read_queues = saved.read_queues;
 		t->write_queues = saved.write_queues;
@@ -468,6 +449,40 @@ int kmq_store_topic_config(struct kmq_store *s, const struct kmq_topic_info *ti)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return ret;
+}
+
+int kmq_store_topic_create(struct kmq_store *s, const char *topic,
+			   uint32_t queues)
+{
+	struct kmq_topic_info ti = {
+		.read_queues = queues,
+		.write_queues = queues,
+		.perm = KMQ_PERM_READ | KMQ_PERM_WRITE,
+	};
+	uint32_t len;
+	int ret;
+
+	ret = kmq_topic_name_check(topic, &len);
+	if (ret)
+		return ret;
+	memcpy(ti.name, topic, len + 1);
+	ret = kmq_store_topic_check(&ti, KMQ_QUEUES_MAX);
+	return ret ? ret : kmq_topic_apply(s, &ti, true);
+}
+
+int kmq_store_topic_config(struct kmq_store *s, const struct kmq_topic_info *ti)
+{
+	int ret = kmq_store_topic_check(ti, KMQ_QUEUES_MAX);
+
+	return ret ? ret : kmq_topic_apply(s, ti, false);
+}
+
+static void kmq_topic_fill(const struct kmq_topic *t, struct kmq_topic_info *ti)
+{
+	memcpy(ti->name, t->name, t->name_len + 1);
+	ti->read_queues = t->read_queues;
+	ti->write_queues = t->write_queues;
+	ti->perm = t->perm;
 }
 
 int kmq_store_topic_info(struct kmq_store *s, const char *topic,

@@ -70,6 +70,7 @@ enum {
 	KD_QUERY_CONSUMER_OFFSET = 14,
 	KD_UPDATE_CONSUMER_OFFSET = 15,
 	KD_UPDATE_AND_CREATE_TOPIC = 17,
+	KD_GET_BROKER_RUNTIME_INFO = 28,
 	KD_SEARCH_OFFSET_BY_TIMESTAMP = 29,
 	KD_GET_MAX_OFFSET = 30,
 	KD_GET_MIN_OFFSET = 31,
@@ -1093,6 +1094,65 @@ static inline int64_t kd_queue_offset(int fd, int code, const char *topic,
 			       "timestamp" : "offset", -2);
 	kd_frame_free(&f);
 	return v;
+}
+
+/*
+ * kd_offset_commit() - 15 UPDATE_CONSUMER_OFFSET of (@group, @topic,
+ * @qid) to @off; the response code.
+ */
+static inline int kd_offset_commit(int fd, const char *group,
+				   const char *topic, unsigned int qid,
+				   int64_t off)
+{
+	struct kd_frame f;
+	char q[16], o[32];
+	int ret;
+
+	snprintf(q, sizeof(q), "%u", qid);
+	snprintf(o, sizeof(o), "%" PRId64, off);
+	ret = kd_callv(fd, &f, KD_UPDATE_CONSUMER_OFFSET, NULL, 0,
+		       "consumerGroup", group, "topic", topic, "queueId", q,
+		       "commitOffset", o, NULL);
+	kd_frame_free(&f);
+	return ret;
+}
+
+/*
+ * kd_offset_query() - 14 QUERY_CONSUMER_OFFSET of (@group, @topic, @qid):
+ * the offset field (-1 if none), the response code in @code.
+ */
+static inline int64_t kd_offset_query(int fd, const char *group,
+				      const char *topic, unsigned int qid,
+				      int *code)
+{
+	struct kd_frame f;
+	char q[16];
+	int64_t v;
+
+	snprintf(q, sizeof(q), "%u", qid);
+	*code = kd_callv(fd, &f, KD_QUERY_CONSUMER_OFFSET, NULL, 0,
+			 "consumerGroup", group, "topic", topic, "queueId", q,
+			 NULL);
+	v = kd_ext_i64(&f, "offset", -1);
+	kd_frame_free(&f);
+	return v;
+}
+
+/*
+ * kd_runtime_table() - the "table" object of 28 GET_BROKER_RUNTIME_INFO
+ * (json_decref() it), or NULL.
+ */
+static inline json_t *kd_runtime_table(int fd)
+{
+	struct kd_frame f;
+	json_t *doc = NULL, *t;
+
+	if (!kd_callv(fd, &f, KD_GET_BROKER_RUNTIME_INFO, NULL, 0, NULL))
+		doc = kd_body_json(&f);
+	kd_frame_free(&f);
+	t = json_incref(json_object_get(doc, "table"));
+	json_decref(doc);
+	return t;
 }
 
 /* ---- sends ---------------------------------------------------------- */

@@ -22,7 +22,6 @@
 enum {
 	KD_QUERY_MESSAGE = 12,
 	KD_GET_ALL_TOPIC_CONFIG = 21,
-	KD_GET_BROKER_RUNTIME_INFO = 28,
 	KD_LOCK_BATCH_MQ = 41,
 	KD_UNLOCK_BATCH_MQ = 42,
 	KD_UPDATE_AND_CREATE_SUBSCRIPTIONGROUP = 200,
@@ -87,6 +86,25 @@ static void expect_err(struct kd_frame *f, int ret, int code,
 	ok(!!strstr(kd_remark(f), needle),
 	   "... remark names %s (\"%s\")", needle, kd_remark(f));
 	kd_frame_free(f);
+}
+
+/* A refused body: the remark names @needle. */
+struct bad_body {
+	const char *body;		/* NULL: none */
+	const char *needle;
+	const char *what;
+};
+
+/* Each of @bad as the body of @code: INVALID_PARAMETER naming its needle. */
+static void expect_bad_bodies(int fd, int code, const struct bad_body *bad,
+			      size_t n)
+{
+	struct kd_frame f;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		expect_err(&f, call_body(fd, &f, code, bad[i].body),
+			   KD_INVALID_PARAMETER, bad[i].needle, bad[i].what);
 }
 
 /*
@@ -227,37 +245,14 @@ static int send_msg(int fd, const char *topic, int qid, const char *body,
 	return ret;
 }
 
-static int commit(int fd, const char *group, const char *topic,
-		  unsigned int qid, int64_t off)
-{
-	char q[16], o[32];
-	struct kd_frame f;
-	int ret;
-
-	snprintf(q, sizeof(q), "%u", qid);
-	snprintf(o, sizeof(o), "%" PRId64, off);
-	ret = kd_callv(fd, &f, KD_UPDATE_CONSUMER_OFFSET, NULL, 0,
-		       "consumerGroup", group, "topic", topic, "queueId", q,
-		       "commitOffset", o, NULL);
-	kd_frame_free(&f);
-	return ret;
-}
-
+/* The committed offset, or -1000 - code on an error response. */
 static int64_t committed(int fd, const char *group, const char *topic,
 			 unsigned int qid)
 {
-	char q[16];
-	struct kd_frame f;
-	int64_t v;
-	int ret;
+	int code;
+	int64_t v = kd_offset_query(fd, group, topic, qid, &code);
 
-	snprintf(q, sizeof(q), "%u", qid);
-	ret = kd_callv(fd, &f, KD_QUERY_CONSUMER_OFFSET, NULL, 0,
-		       "consumerGroup", group, "topic", topic, "queueId", q,
-		       NULL);
-	v = ret ? -1000 - ret : kd_ext_i64(&f, "offset", -2);
-	kd_frame_free(&f);
-	return v;
+	return code ? -1000 - code : v;
 }
 
 /* STORETIMESTAMP of the record at (@topic, @qid, @off), or 0. */
@@ -404,19 +399,6 @@ static void test_topic_stats(void)
 
 /* ---- 28 ----------------------------------------------------------------- */
 
-static json_t *runtime_table(int fd)
-{
-	struct kd_frame f;
-	json_t *doc = NULL, *t;
-
-	if (!call_body(fd, &f, KD_GET_BROKER_RUNTIME_INFO, NULL))
-		doc = kd_body_json(&f);
-	kd_frame_free(&f);
-	t = json_incref(json_object_get(doc, "table"));
-	json_decref(doc);
-	return t;
-}
-
 static long long kv_int(json_t *t, const char *key)
 {
 	const char *v = jstr(t, key);
@@ -437,7 +419,7 @@ static void test_runtime_info(void)
 	double tps[3] = { 0 };
 
 	is_int(kd_create_topic(fd, "RtInfoT", 1), 0, "17 creates RtInfoT");
-	t0 = runtime_table(fd);
+	t0 = kd_runtime_table(fd);
 	ok(!!t0, "28 GET_BROKER_RUNTIME_INFO: a KVTable {\"table\":{...}}");
 	for (i = 0; i < 5; i++)
 		send_msg(fd, "RtInfoT", 0, "runtime", 0, &s);
@@ -445,7 +427,7 @@ static void test_runtime_info(void)
 		nrec = kd_records(p.body, p.body_len, NULL, 0);
 	kd_pulled_free(&p);
 	is_int(nrec, 5, "pulled the 5 messages back");
-	t1 = runtime_table(fd);
+	t1 = kd_runtime_table(fd);
 	is_int(kv_int(t1, "msgPutTotalTodayNow") - kv_int(t0, "msgPutTotalTodayNow"),
 	       5, "28: msgPutTotalTodayNow grew by the 5 sends");
 	is_int(kv_int(t1, "msgGetTotalTodayNow") - kv_int(t0, "msgGetTotalTodayNow"),
@@ -510,6 +492,19 @@ static int send_back(int fd, const char *group, const char *topic,
 	kd_frame_free(&f);
 	return ret;
 }
+
+static const struct bad_body bad200[] = {
+	{ NULL, "SubscriptionGroupConfig", "200 without a body" },
+	{ "{nope", "JSON", "200 not JSON" },
+	{ "{\"retryMaxTimes\":3}", "groupName", "200 without groupName" },
+	{ "{\"groupName\":\"a b\"}", "a b", "200 with a bad groupName" },
+	{ "{\"groupName\":\"SgBad\",\"retryMaxTimes\":\"x\"}", "retryMaxTimes",
+	  "200 with retryMaxTimes \"x\"" },
+	{ "{\"groupName\":\"SgBad\",\"retryQueueNums\":-5}", "retryQueueNums",
+	  "200 with retryQueueNums -5" },
+	{ "{\"groupName\":\"SgBad\",\"consumeEnable\":3}", "consumeEnable",
+	  "200 with consumeEnable 3" },
+};
 
 static void test_subgroups(void)
 {
@@ -602,31 +597,8 @@ static void test_subgroups(void)
 	json_decref(g);
 
 	/* 200 errors */
-	ret = call_body(fd, &f, KD_UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, NULL);
-	expect_err(&f, ret, KD_INVALID_PARAMETER, "SubscriptionGroupConfig",
-		   "200 without a body");
-	ret = call_body(fd, &f, KD_UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, "{nope");
-	expect_err(&f, ret, KD_INVALID_PARAMETER, "JSON", "200 not JSON");
-	ret = call_body(fd, &f, KD_UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
-			"{\"retryMaxTimes\":3}");
-	expect_err(&f, ret, KD_INVALID_PARAMETER, "groupName",
-		   "200 without groupName");
-	ret = call_body(fd, &f, KD_UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
-			"{\"groupName\":\"a b\"}");
-	expect_err(&f, ret, KD_INVALID_PARAMETER, "a b",
-		   "200 with a bad groupName");
-	ret = call_body(fd, &f, KD_UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
-			"{\"groupName\":\"SgBad\",\"retryMaxTimes\":\"x\"}");
-	expect_err(&f, ret, KD_INVALID_PARAMETER, "retryMaxTimes",
-		   "200 with retryMaxTimes \"x\"");
-	ret = call_body(fd, &f, KD_UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
-			"{\"groupName\":\"SgBad\",\"retryQueueNums\":-5}");
-	expect_err(&f, ret, KD_INVALID_PARAMETER, "retryQueueNums",
-		   "200 with retryQueueNums -5");
-	ret = call_body(fd, &f, KD_UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
-			"{\"groupName\":\"SgBad\",\"consumeEnable\":3}");
-	expect_err(&f, ret, KD_INVALID_PARAMETER, "consumeEnable",
-		   "200 with consumeEnable 3");
+	expect_bad_bodies(fd, KD_UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, bad200,
+			  ARRAY_SIZE(bad200));
 	g = subgroup(fd, "SgBad", NULL);
 	ok(!g, "no SgBad after the refused updates");
 	json_decref(g);
@@ -654,7 +626,7 @@ static void test_subgroups(void)
 		   "207 with cleanOffset \"maybe\"");
 
 	/* cleanOffset drops the group's offsets */
-	is_int(commit(fd, "SgClean", "AdmT", 1, 2), 0, "15 commits SgClean at 2");
+	is_int(kd_offset_commit(fd, "SgClean", "AdmT", 1, 2), 0, "15 commits SgClean at 2");
 	is_int(update_subgroup(fd, "{'groupName':'SgClean'}"), 0, "200 SgClean");
 	ret = kd_callv(fd, &f, KD_DELETE_SUBSCRIPTIONGROUP, NULL, 0,
 		       "groupName", "SgClean", "cleanOffset", "true", NULL);
@@ -742,7 +714,7 @@ static void test_consume_stats(void)
 	uint64_t ts1 = store_ts(fd, "AdmT", 1, 1);
 	double tps;
 
-	is_int(commit(fd, "CsG", "AdmT", 1, 2), 0, "15 commits CsG AdmT/1 at 2");
+	is_int(kd_offset_commit(fd, "CsG", "AdmT", 1, 2), 0, "15 commits CsG AdmT/1 at 2");
 	is_int(kd_pull(fd, &a, &p, KD_TIMEOUT_MS), 0, "CsG pulls AdmT/1");
 	kd_pulled_free(&p);
 	ret = kd_callv(fd, &f, KD_GET_CONSUME_STATS, NULL, 0,
@@ -856,8 +828,8 @@ static void test_reset_offset(void)
 		ts[i] = store_ts(fd, "RsT", 0, i);
 		kd_sleep_ms(30);
 	}
-	is_int(commit(fd, "RsG", "RsT", 0, 3), 0, "15 commits RsG RsT/0 at 3");
-	is_int(commit(fd, "RsG", "RsT", 1, 0), 0, "15 commits RsG RsT/1 at 0");
+	is_int(kd_offset_commit(fd, "RsG", "RsT", 0, 3), 0, "15 commits RsG RsT/0 at 3");
+	is_int(kd_offset_commit(fd, "RsG", "RsT", 1, 0), 0, "15 commits RsG RsT/1 at 0");
 	is_int(heartbeat(cons, "127.0.0.1@rs1", "RsG", "RsT", "*"), 0,
 	       "34: a consumer of RsG is online");
 	kd_sleep_ms(200);
@@ -1018,7 +990,7 @@ static void test_delete_topic(void)
 
 	is_int(kd_create_topic(fd, "DelT", 2), 0, "17 creates DelT");
 	send_msg(fd, "DelT", 0, "doomed", 0, &s);
-	is_int(commit(fd, "DelG", "DelT", 0, 1), 0, "15 commits DelG DelT/0 at 1");
+	is_int(kd_offset_commit(fd, "DelG", "DelT", 0, 1), 0, "15 commits DelG DelT/0 at 1");
 	ok(wait_listed("DelT", true), "206 GET_ALL_TOPIC_LIST_FROM_NAMESERVER lists DelT");
 	ok(topic_listed("TBW102") && topic_listed("AdmT"),
 	   "206 lists TBW102 and AdmT too");
@@ -1144,6 +1116,21 @@ static double lock_within(int fd, const char *client, int q, unsigned int ms)
 	return -1;
 }
 
+/* The start of a lock body of LkG by client A. */
+#define LK_GA	"{\"consumerGroup\":\"LkG\",\"clientId\":\"A\","
+
+static const struct bad_body bad41[] = {
+	{ NULL, "mqSet", "41 without a body" },
+	{ "[1,2", "JSON", "41 body not JSON" },
+	{ "{\"clientId\":\"A\",\"mqSet\":[]}", "consumerGroup",
+	  "41 without consumerGroup" },
+	{ "{\"consumerGroup\":\"LkG\",\"mqSet\":[]}", "clientId",
+	  "41 without clientId" },
+	{ LK_GA "\"mqSet\":{}}", "mqSet", "41 with mqSet not an array" },
+	{ LK_GA "\"mqSet\":[{\"topic\":\"LkT\",\"brokerName\":\"b\"}]}",
+	  "mqSet[0]", "41 with a queue without queueId" },
+};
+
 static void test_locks(void)
 {
 	int fa = conn(srv.port), fb = conn(srv.port), fc = conn(srv.port);
@@ -1215,26 +1202,7 @@ static void test_locks(void)
 	close(fc);
 
 	/* Bad bodies */
-	ret = call_body(fa, &f, KD_LOCK_BATCH_MQ, NULL);
-	expect_err(&f, ret, KD_INVALID_PARAMETER, "mqSet", "41 without a body");
-	ret = call_body(fa, &f, KD_LOCK_BATCH_MQ, "[1,2");
-	expect_err(&f, ret, KD_INVALID_PARAMETER, "JSON", "41 body not JSON");
-	ret = call_body(fa, &f, KD_LOCK_BATCH_MQ,
-			"{\"clientId\":\"A\",\"mqSet\":[]}");
-	expect_err(&f, ret, KD_INVALID_PARAMETER, "consumerGroup",
-		   "41 without consumerGroup");
-	ret = call_body(fa, &f, KD_LOCK_BATCH_MQ,
-			"{\"consumerGroup\":\"LkG\",\"mqSet\":[]}");
-	expect_err(&f, ret, KD_INVALID_PARAMETER, "clientId",
-		   "41 without clientId");
-	ret = call_body(fa, &f, KD_LOCK_BATCH_MQ,
-			"{\"consumerGroup\":\"LkG\",\"clientId\":\"A\",\"mqSet\":{}}");
-	expect_err(&f, ret, KD_INVALID_PARAMETER, "mqSet",
-		   "41 with mqSet not an array");
-	ret = call_body(fa, &f, KD_LOCK_BATCH_MQ,
-			"{\"consumerGroup\":\"LkG\",\"clientId\":\"A\",\"mqSet\":[{\"topic\":\"LkT\",\"brokerName\":\"b\"}]}");
-	expect_err(&f, ret, KD_INVALID_PARAMETER, "mqSet[0]",
-		   "41 with a queue without queueId");
+	expect_bad_bodies(fa, KD_LOCK_BATCH_MQ, bad41, ARRAY_SIZE(bad41));
 	kd_json(body, sizeof(body), "{'consumerGroup':'LkBad','clientId':'A',",
 		"'mqSet':[{'topic':'LkT','brokerName':'" BROKER "','queueId':0},",
 		"{'topic':'LkT','brokerName':'b','queueId':-1}]}", NULL);

@@ -67,36 +67,6 @@ static int send_one(int fd, unsigned int qid, unsigned int conn,
 	return ret;
 }
 
-static int64_t query_offset(int fd, unsigned int qid, int *code)
-{
-	struct kd_frame f;
-	char q[16];
-	int64_t v;
-
-	snprintf(q, sizeof(q), "%u", qid);
-	*code = kd_callv(fd, &f, KD_QUERY_CONSUMER_OFFSET, NULL, 0,
-			 "consumerGroup", GROUP, "topic", TOPIC, "queueId", q,
-			 NULL);
-	v = kd_ext_i64(&f, "offset", -1);
-	kd_frame_free(&f);
-	return v;
-}
-
-static int update_offset(int fd, unsigned int qid, int64_t off)
-{
-	struct kd_frame f;
-	char q[16], o[32];
-	int ret;
-
-	snprintf(q, sizeof(q), "%u", qid);
-	snprintf(o, sizeof(o), "%" PRId64, off);
-	ret = kd_callv(fd, &f, KD_UPDATE_CONSUMER_OFFSET, NULL, 0,
-		       "consumerGroup", GROUP, "topic", TOPIC, "queueId", q,
-		       "commitOffset", o, NULL);
-	kd_frame_free(&f);
-	return ret;
-}
-
 /* ---- the load --------------------------------------------------------- */
 
 struct loader {
@@ -261,7 +231,7 @@ static void crash_round(const char *mode, const char * const *args)
 	       PRELOAD);
 	for (i = 0, good = 0; i < QUEUES; i++) {
 		committed[i] = 5 + 10 * i;
-		good += !update_offset(fd, i, committed[i]);
+		good += !kd_offset_commit(fd, GROUP, TOPIC, i, committed[i]);
 	}
 	is_int(good, QUEUES, "%s: 15 commits %s's offsets on %u queues",
 	       mode, GROUP, QUEUES);
@@ -315,7 +285,7 @@ static void crash_round(const char *mode, const char * const *args)
 
 	fd = kd_connect(srv.port);
 	for (i = 0, good = 0, resumed = 0; fd >= 0 && i < QUEUES; i++) {
-		v = query_offset(fd, i, &code);
+		v = kd_offset_query(fd, GROUP, TOPIC, i, &code);
 		if (code == 0 && v == committed[i])
 			resumed++;
 		else
@@ -329,7 +299,7 @@ static void crash_round(const char *mode, const char * const *args)
 			diag("queue %u: consumed %d up to %" PRId64 ", highest acked %" PRId64,
 			     i, n, next, max[i] - 1);
 		max[i] = next;
-		update_offset(fd, i, next);
+		kd_offset_commit(fd, GROUP, TOPIC, i, next);
 	}
 	is_int(resumed, QUEUES,
 	       "%s: 14: %s resumes from its committed offsets on every queue", mode,
@@ -379,7 +349,7 @@ static void crash_round(const char *mode, const char * const *args)
 		       mode, acks.n);
 		fd = kd_connect(srv.port);
 		for (i = 0, good = 0; fd >= 0 && i < QUEUES; i++)
-			good += query_offset(fd, i, &code) == max[i] &&
+			good += kd_offset_query(fd, GROUP, TOPIC, i, &code) == max[i] &&
 				!code;
 		is_int(good, QUEUES,
 		       "%s: the commits made after the crash survive the clean restart",

@@ -1041,38 +1041,6 @@ static void test_tags(struct kd_server *s)
 
 /* --- offsets ------------------------------------------------------------- */
 
-static int64_t query_offset(int fd, const char *group, const char *topic,
-			    unsigned int qid, int *code)
-{
-	struct kd_frame f;
-	char q[16];
-	int64_t v;
-
-	snprintf(q, sizeof(q), "%u", qid);
-	*code = kd_callv(fd, &f, KD_QUERY_CONSUMER_OFFSET, NULL, 0,
-			 "consumerGroup", group, "topic", topic, "queueId", q,
-			 NULL);
-	v = kd_ext_i64(&f, "offset", -1);
-	kd_frame_free(&f);
-	return v;
-}
-
-static int update_offset(int fd, const char *group, const char *topic,
-			 unsigned int qid, int64_t off)
-{
-	struct kd_frame f;
-	char q[16], o[32];
-	int ret;
-
-	snprintf(q, sizeof(q), "%u", qid);
-	snprintf(o, sizeof(o), "%" PRId64, off);
-	ret = kd_callv(fd, &f, KD_UPDATE_CONSUMER_OFFSET, NULL, 0,
-		       "consumerGroup", group, "topic", topic, "queueId", q,
-		       "commitOffset", o, NULL);
-	kd_frame_free(&f);
-	return ret;
-}
-
 static void test_consumer_offsets(struct kd_server *s)
 {
 	struct kd_pull_args a = {
@@ -1085,24 +1053,24 @@ static void test_consumer_offsets(struct kd_server *s)
 
 	if (!ok(fd >= 0, "consumer offsets: connect"))
 		return;
-	off = query_offset(fd, "GNew", "TagT", 0, &code);
+	off = kd_offset_query(fd, "GNew", "TagT", 0, &code);
 	ok(code == 0 && off == 0,
 	   "14 for an unknown group on a queue whose min is 0: 0 (code %d, offset %" PRId64 ")",
 	   code, off);
-	is_int(update_offset(fd, "GOff", "TagT", 0, 3), 0, "15 TagT@GOff q0 = 3");
-	is_int(update_offset(fd, "GOff", "SendT", 1, 2), 0, "15 SendT@GOff q1 = 2");
-	off = query_offset(fd, "GOff", "TagT", 0, &code);
+	is_int(kd_offset_commit(fd, "GOff", "TagT", 0, 3), 0, "15 TagT@GOff q0 = 3");
+	is_int(kd_offset_commit(fd, "GOff", "SendT", 1, 2), 0, "15 SendT@GOff q1 = 2");
+	off = kd_offset_query(fd, "GOff", "TagT", 0, &code);
 	ok(code == 0 && off == 3, "14 returns 3 (code %d, %" PRId64 ")", code,
 	   off);
-	off = query_offset(fd, "GOff", "SendT", 1, &code);
+	off = kd_offset_query(fd, "GOff", "SendT", 1, &code);
 	ok(code == 0 && off == 2, "14 SendT q1 returns 2");
-	is_int(update_offset(fd, "GOff", "TagT", 0, 4), 0, "15 again: 4");
-	off = query_offset(fd, "GOff", "TagT", 0, &code);
+	is_int(kd_offset_commit(fd, "GOff", "TagT", 0, 4), 0, "15 again: 4");
+	off = kd_offset_query(fd, "GOff", "TagT", 0, &code);
 	is_int(off, 4, "14 returns the latest commit, 4");
 
 	kd_pull(fd, &a, &p, KD_TIMEOUT_MS);
 	kd_pulled_free(&p);
-	off = query_offset(fd, "GCommit", "TagT", 0, &code);
+	off = kd_offset_query(fd, "GCommit", "TagT", 0, &code);
 	ok(code == 0 && off == 2,
 	   "a pull with the commit flag and commitOffset 2 stores 2 (%d, %" PRId64 ")",
 	   code, off);
@@ -1744,7 +1712,7 @@ static void test_small_ring(void)
 	}
 	ok(min > 0, "small ring: the queue's min offset moved (%" PRId64 ")",
 	   min);
-	off = query_offset(fd, "GRingNew", "RingT", 0, &code);
+	off = kd_offset_query(fd, "GRingNew", "RingT", 0, &code);
 	ok(code == KD_QUERY_NOT_FOUND,
 	   "14 for an unknown group when the queue's min is > 0: 22 (code %d, %" PRId64 ")",
 	   code, off);
@@ -1777,7 +1745,7 @@ static void test_small_ring(void)
 		fd = kd_connect(c.port);
 		is_int(pull_all(fd, "RingT", 0, min, ring_ok), 400 - min,
 		       "after SIGKILL and recovery every acknowledged record is intact");
-		off = query_offset(fd, "GMig", "RingT", 0, &code);
+		off = kd_offset_query(fd, "GMig", "RingT", 0, &code);
 		ok(code == 0 && off == 350,
 		   "RocketMQ-format consumerOffset.json: 14 gives 350 (%d, %" PRId64 ") [kmqd bug]",
 		   code, off);
@@ -1850,10 +1818,10 @@ static void test_restart(struct kd_server *s)
 	if (!ok(!kd_server_start(s), "kmqd restarts on the same store"))
 		return;
 	fd = kd_connect(s->port);
-	off = query_offset(fd, "GOff", "TagT", 0, &code);
+	off = kd_offset_query(fd, "GOff", "TagT", 0, &code);
 	ok(code == 0 && off == 4, "after restart 14 returns 4 (%d, %" PRId64 ")",
 	   code, off);
-	off = query_offset(fd, "GOff", "SendT", 1, &code);
+	off = kd_offset_query(fd, "GOff", "SendT", 1, &code);
 	ok(code == 0 && off == 2, "after restart 14 SendT q1 returns 2");
 	ret = kd_wait_route(s->ns_port, "RouteT", true, &route, 3000);
 	ok(!ret && jint(route_queue(route, "broker-a"), "writeQueueNums") == 8,

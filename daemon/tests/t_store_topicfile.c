@@ -4,7 +4,8 @@
  * shared codec (uapi/kmq_topicfile.c): it writes the bytes jansson wrote
  * before (and kmq.ko writes), opens a file RocketMQ's broker wrote with
  * fastjson (bare keys, extra fields), keeps the last of a repeated topic,
- * and refuses damaged files naming what is wrong.
+ * and refuses damaged files naming what is wrong. A change whose file
+ * cannot be written leaves the table as it was, a new topic included.
  */
 #include <jansson.h>
 
@@ -252,6 +253,51 @@ static void test_damaged(const char *base)
 	}
 }
 
+/*
+ * topics.json cannot be written (config/ is a file now): each change
+ * fails and leaves the table as the file has it.
+ */
+static void test_write_fails(const char *base)
+{
+	struct kmq_topic_info ti = { .name = "Seed", .read_queues = 2,
+				     .write_queues = 3, .perm = KMQ_PERM_READ };
+	struct kmq_store_config cfg;
+	char root[KT_PATH_MAX], p[KT_PATH_MAX], q[KT_PATH_MAX];
+	struct kmq_store *s;
+	struct kmq_topic_info got;
+
+	kt_path(root, "%s/nowrite", base);
+	make_store(&cfg, root);
+	s = kt_open(&cfg);
+	kt_path(p, "%s/config", root);
+	kt_path(q, "%s/config.away", root);
+	if (!ok(!rename(p, q) && !kt_write_new_file(p, "x", 1),
+		"config/ replaced by a file"))
+		return;
+	ok(kmq_store_topic_create(s, "Fresh", 2) < 0,
+	   "creating a topic fails when topics.json cannot be written");
+	is_int(kmq_store_topic_queues(s, "Fresh"), -KMQ_ENOTOPIC,
+	       "... and the topic is not there");
+	ok(kmq_store_topic_config(s, &ti) < 0, "updating Seed fails too");
+	ok(!kmq_store_topic_info(s, "Seed", &got) && got.read_queues == 1 &&
+	   got.write_queues == 1 && got.perm == (KMQ_PERM_READ | KMQ_PERM_WRITE),
+	   "... and Seed keeps 1/1 queues, perm 6");
+	ti.perm = 8;
+	is_int(kmq_store_topic_check(&ti, 1024), -EINVAL,
+	       "kmq_store_topic_check() refuses perm 8");
+	ti.perm = KMQ_PERM_WRITE;
+	ti.read_queues = 1025;
+	is_int(kmq_store_topic_check(&ti, 1024), -EINVAL,
+	       "... and 1025 queues against a limit of 1024");
+	snprintf(ti.name, sizeof(ti.name), "a b");
+	ti.read_queues = 1;
+	is_int(kmq_store_topic_check(&ti, 1024), -KMQ_EBADTOPIC,
+	       "... and a name with a space");
+	unlink(p);
+	rename(q, p);
+	kmq_store_close(s);
+}
+
 int main(void)
 {
 	char *base = kt_tmpdir("topicfile");
@@ -260,6 +306,7 @@ int main(void)
 	test_same_bytes_as_jansson(base);
 	test_rocketmq_file(base);
 	test_damaged(base);
+	test_write_fails(base);
 	kt_rm_rf(base);
 	free(base);
 	return kmq_tap_done();
