@@ -45,9 +45,9 @@ int kmqc_send(struct kmq_client *c, const char *addr, struct kmq_rmt_cmd *req,
 	      unsigned int timeout_ms)
 {
 	uint64_t deadline = kmqc_mono_ms() + timeout_ms;
+	struct kmqc_wframe w = { .deadline = deadline };
 	struct kmq_buf hdr = { 0 };
 	struct kmqc_conn *conn;
-	struct iovec iov[2];
 	int ret;
 
 	if (blen > KMQ_RMT_MAX_FRAME)
@@ -91,13 +91,12 @@ int kmqc_send(struct kmq_client *c, const char *addr, struct kmq_rmt_cmd *req,
 					 addr);
 		}
 	}
-	iov[0].iov_base = hdr.data;
-	iov[0].iov_len = hdr.len;
-	iov[1].iov_base = (void *)body;
-	iov[1].iov_len = blen;
-	pthread_mutex_lock(&conn->wlock);
-	ret = kmqc_sock_writev(conn->fd, iov, blen ? 2 : 1, deadline);
-	pthread_mutex_unlock(&conn->wlock);
+	w.iov[0].iov_base = hdr.data;
+	w.iov[0].iov_len = hdr.len;
+	w.iov[1].iov_base = (void *)body;
+	w.iov[1].iov_len = blen;
+	w.niov = blen ? 2 : 1;
+	ret = kmqc_conn_write(conn, &w);
 	kmq_buf_free(&hdr);
 	if (ret) {
 		/* A part of a frame may be out: the connection is lost. */

@@ -171,7 +171,7 @@ static void kmqc_conn_put_locked(struct kmqc_conn *conn)
 		return;
 	if (conn->fd >= 0)
 		close(conn->fd);
-	pthread_mutex_destroy(&conn->wlock);
+	kmqc_conn_destroy(conn);
 	free(conn->rbuf);
 	free(conn);
 }
@@ -279,7 +279,7 @@ int kmqc_conn_get(struct kmq_client *c, const char *addr,
 	conn->refs = 2;			/* the table's and ours */
 	conn->state = KMQC_CONN_CONNECTING;
 	conn->is_ns = kmqc_is_ns(c, addr);
-	pthread_mutex_init(&conn->wlock, NULL);
+	kmqc_conn_init(conn);
 	conn->next = c->conns;
 	c->conns = conn;
 	pthread_mutex_unlock(&c->conns_lock);
@@ -472,7 +472,7 @@ static void kmqc_reply_unsupported(void *arg, bool run)
 	struct kmqc_reply *r = arg;
 	struct kmq_rmt_cmd resp;
 	struct kmq_buf b = { 0 };
-	struct iovec iov;
+	struct kmqc_wframe w = { .niov = 1 };
 	char remark[96];
 
 	snprintf(remark, sizeof(remark),
@@ -481,13 +481,11 @@ static void kmqc_reply_unsupported(void *arg, bool run)
 				     KMQ_RESP_REQUEST_CODE_NOT_SUPPORTED,
 				     remark)) {
 		if (!kmq_rmt_encode(&b, &resp, 0)) {
-			iov.iov_base = b.data;
-			iov.iov_len = b.len;
-			pthread_mutex_lock(&r->conn->wlock);
-			kmqc_sock_writev(r->conn->fd, &iov, 1,
-					 kmqc_mono_ms() +
-					 r->c->cfg.request_timeout_ms);
-			pthread_mutex_unlock(&r->conn->wlock);
+			w.iov[0].iov_base = b.data;
+			w.iov[0].iov_len = b.len;
+			w.deadline = kmqc_mono_ms() +
+				     r->c->cfg.request_timeout_ms;
+			kmqc_conn_write(r->conn, &w);
 		}
 		kmq_buf_free(&b);
 		kmq_rmt_cmd_free(&resp);

@@ -29,10 +29,26 @@ enum kmqc_conn_state {
 };
 
 /**
+ * struct kmqc_wframe - a frame waiting to be written on a connection, on
+ * the stack of the thread that waits for it in kmqc_conn_write().
+ * @iov: its header and body (@niov: 1 or 2)
+ * @err: the outcome, once @done
+ */
+struct kmqc_wframe {
+	struct iovec iov[2];
+	int niov;
+	uint64_t deadline;
+	int err;
+	bool done;
+	struct kmqc_wframe *next;
+};
+
+/**
  * struct kmqc_conn - one TCP connection to "host:port".
  * @refs, @state, @next: under the client's conns_lock
  * @dead: under the client's pend_lock; set once, refuses new requests
- * @wlock: one writer at a time
+ * @wlock: the frames to write (@whead, @wtail) and @writing
+ * @writing: a thread is writing frames; the others wait on @wcv
  * @rbuf, @rlen, @rcap: received bytes, read by the I/O thread only;
  *	[@rstart, @rlen) not yet cut into frames
  */
@@ -44,6 +60,10 @@ struct kmqc_conn {
 	bool dead;
 	bool is_ns;
 	pthread_mutex_t wlock;
+	pthread_cond_t wcv;
+	struct kmqc_wframe *whead;
+	struct kmqc_wframe **wtail;
+	bool writing;
 	uint8_t *rbuf;
 	size_t rstart;
 	size_t rlen;
@@ -55,6 +75,16 @@ struct kmqc_conn {
 int kmqc_sock_connect(const char *addr, unsigned int timeout_ms, int *fd);
 /* kmqc_sock_writev() - all of @iov before @deadline (kmqc_mono_ms()). */
 int kmqc_sock_writev(int fd, struct iovec *iov, int n, uint64_t deadline);
+void kmqc_conn_init(struct kmqc_conn *c);
+void kmqc_conn_destroy(struct kmqc_conn *c);
+/*
+ * kmqc_conn_write() - write @f whole on @c. Frames of threads writing at
+ * the same time go out together: one thread writes every frame queued
+ * (in one sendmsg() when the socket takes them) while the others wait.
+ * Return: 0, or the error of the write that carried @f (a part of it may
+ * be out: the connection is then lost).
+ */
+int kmqc_conn_write(struct kmqc_conn *c, struct kmqc_wframe *f);
 /*
  * kmqc_conn_recv() - read what is there into @c->rbuf.
  * Return: bytes read (0: nothing now), -EPIPE at end of stream, -errno.

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * kmq_conn.c - one TCP connection's bytes: connecting with a timeout,
- * writing a whole frame before a deadline, and cutting received bytes
- * into frames decoded by the remoting codec.
+ * writing whole frames before a deadline (the frames of concurrent
+ * writers together), and cutting received bytes into frames decoded by
+ * the remoting codec.
  */
 #include <fcntl.h>
 #include <netdb.h>
@@ -19,6 +20,7 @@
 
 #define KMQC_RBUF_MIN	(64u << 10)
 #define KMQC_RECV_MAX	(256u << 10)
+#define KMQC_WRITE_BATCH	64	/* frames in one sendmsg() at most */
 
 /* Split "host:port" at the last ':'. */
 static int kmqc_split_addr(const char *addr, char *host, size_t hlen,
@@ -154,6 +156,71 @@ int kmqc_sock_writev(int fd, struct iovec *iov, int n, uint64_t deadline)
 			return -errno;
 	}
 	return 0;
+}
+
+void kmqc_conn_init(struct kmqc_conn *c)
+{
+	pthread_mutex_init(&c->wlock, NULL);
+	pthread_cond_init(&c->wcv, NULL);
+	c->whead = NULL;
+	c->wtail = &c->whead;
+	c->writing = false;
+}
+
+void kmqc_conn_destroy(struct kmqc_conn *c)
+{
+	pthread_mutex_destroy(&c->wlock);
+	pthread_cond_destroy(&c->wcv);
+}
+
+/*
+ * Write the frames at the head of @c's queue (wlock held, dropped while
+ * writing) and tell their threads.
+ */
+static void kmqc_conn_write_batch(struct kmqc_conn *c)
+{
+	struct iovec iov[2 * KMQC_WRITE_BATCH];
+	struct kmqc_wframe *batch = c->whead, *f;
+	uint64_t deadline = 0;
+	int n = 0, niov = 0, err;
+
+	for (f = batch; f && n < KMQC_WRITE_BATCH; f = f->next, n++) {
+		memcpy(iov + niov, f->iov, f->niov * sizeof(*iov));
+		niov += f->niov;
+		if (f->deadline > deadline)
+			deadline = f->deadline;
+	}
+	c->whead = f;
+	if (!f)
+		c->wtail = &c->whead;
+	c->writing = true;
+	pthread_mutex_unlock(&c->wlock);
+	err = kmqc_sock_writev(c->fd, iov, niov, deadline);
+	pthread_mutex_lock(&c->wlock);
+	c->writing = false;
+	for (f = batch; n--; f = f->next) {
+		f->err = err;
+		f->done = true;
+	}
+	pthread_cond_broadcast(&c->wcv);
+}
+
+int kmqc_conn_write(struct kmqc_conn *c, struct kmqc_wframe *f)
+{
+	f->next = NULL;
+	f->done = false;
+	f->err = 0;
+	pthread_mutex_lock(&c->wlock);
+	*c->wtail = f;
+	c->wtail = &f->next;
+	while (!f->done) {
+		if (c->writing)
+			pthread_cond_wait(&c->wcv, &c->wlock);
+		else
+			kmqc_conn_write_batch(c);
+	}
+	pthread_mutex_unlock(&c->wlock);
+	return f->err;
 }
 
 long kmqc_conn_recv(struct kmqc_conn *c)
