@@ -33,11 +33,9 @@ static void filler_init(void)
 	pthread_once(&filler_once, filler_fill);
 }
 
-void bench_body_put(uint8_t *dst, uint32_t size, const struct bench_body *h)
+void bench_body_put_header(uint8_t *dst, uint32_t size,
+			   const struct bench_body *h)
 {
-	uint32_t off, n;
-
-	filler_init();
 	kmq_put_be32(dst, BENCH_BODY_MAGIC);
 	kmq_put_be32(dst + 4, h->run);
 	kmq_put_be32(dst + 8, h->stream);
@@ -45,6 +43,14 @@ void bench_body_put(uint8_t *dst, uint32_t size, const struct bench_body *h)
 	kmq_put_be64(dst + 16, h->seq);
 	kmq_put_be64(dst + 24, h->sent_ns);
 	kmq_put_be32(dst + 32, kmq_crc32(0, dst, 32));
+}
+
+void bench_body_put(uint8_t *dst, uint32_t size, const struct bench_body *h)
+{
+	uint32_t off, n;
+
+	filler_init();
+	bench_body_put_header(dst, size, h);
 	for (off = BENCH_BODY_HDR; off < size; off += n) {
 		n = size - off < PERIOD ? size - off : PERIOD;
 		memcpy(dst + off, filler + off % PERIOD, n);

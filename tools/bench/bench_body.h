@@ -51,6 +51,14 @@ struct bench_body {
 void bench_body_put(uint8_t *dst, uint32_t size, const struct bench_body *h);
 
 /*
+ * bench_body_put_header() - rewrite only the header of a body of @size
+ * bytes that bench_body_put() wrote at @dst: its filler is the same for
+ * every body of that size, so a sender reusing its buffer writes it once.
+ */
+void bench_body_put_header(uint8_t *dst, uint32_t size,
+			   const struct bench_body *h);
+
+/*
  * bench_body_check() - check a body of @size bytes against the layout.
  * Return: NULL and @h filled, or what is wrong.
  */

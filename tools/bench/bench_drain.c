@@ -120,6 +120,14 @@ static void drain_queue(struct dthread *t, struct dqueue *q)
 			kmq_pull_result_free(res);
 			return;
 		}
+		/* More than asked would run past the range (and its count). */
+		if (res->nmsgs > n) {
+			fail(b, "queue %d offset %lld: %u messages for a pull of %lld",
+			     q->mq.queue_id, (long long)off, res->nmsgs,
+			     (long long)n);
+			kmq_pull_result_free(res);
+			return;
+		}
 		bytes = 0;
 		for (i = 0; i < res->nmsgs; i++) {
 			bytes += res->msgs[i]->body_len;
@@ -275,8 +283,7 @@ static int run(struct drain *b, struct bench_phase *ph)
  * @lost: the larger of @short_by and the ledger's gaps
  */
 struct outcome {
-	double cpu_user;
-	double cpu_sys;
+	struct bench_cpu cpu;
 	uint64_t expected;
 	uint64_t got;
 	uint64_t short_by;
@@ -318,7 +325,7 @@ static void print_json(struct drain *b, const struct bench_phase *ph,
 		       const struct outcome *r)
 {
 	const struct bench_ropts *o = &b->o;
-	json_t *j = json_object(), *c = json_object(), *cpu, *p;
+	json_t *j = json_object(), *c = json_object(), *p;
 
 	jset(c, "namesrv", json_string(o->namesrv));
 	jset(c, "topic", json_string(o->topic));
@@ -341,16 +348,9 @@ static void print_json(struct drain *b, const struct bench_phase *ph,
 	jset(p, "streams", json_integer(r->t.streams));
 
 	jset(j, "mode", json_string("drain"));
-	cpu = json_object();
-	jset(cpu, "user", json_real(r->cpu_user));
-	jset(cpu, "system", json_real(r->cpu_sys));
-	jset(j, "cpu_s", cpu);
 	jset(j, "config", c);
 	jset(j, "drain", p);
-	bench_failures_json(j, &b->fails);
-	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-	fputc('\n', stdout);
-	json_decref(j);
+	bench_summary_end(j, &r->cpu, &b->fails);
 }
 
 static void print_text(struct drain *b, const struct bench_phase *ph,
@@ -373,11 +373,7 @@ static void print_text(struct drain *b, const struct bench_phase *ph,
 	       (unsigned long long)r->t.duplicated,
 	       (unsigned long long)b->ledger.corrupted,
 	       (unsigned long long)b->misplaced, (unsigned long long)r->lost);
-	printf("  kmq-bench CPU: %.2f s user, %.2f s system\n", r->cpu_user,
-	       r->cpu_sys);
-	printf("%s: %llu failure(s)%s%s\n", b->fails.count ? "FAILED" : "ok",
-	       (unsigned long long)b->fails.count,
-	       b->fails.count ? "; the first: " : "", b->fails.first);
+	bench_summary_end(NULL, &r->cpu, &b->fails);
 }
 
 void bench_drain_usage(FILE *f)
@@ -400,7 +396,6 @@ int bench_drain_main(int argc, char **argv)
 {
 	struct outcome r = { 0 };
 	struct bench_phase ph;
-	double u, s;
 	struct drain b;
 	unsigned int nq, i;
 	int ret, status = 2;
@@ -428,11 +423,9 @@ int bench_drain_main(int argc, char **argv)
 			b.o.topic, (unsigned long long)n, b.nqueues,
 			b.nthreads);
 	}
-	bench_cpu_s(&r.cpu_user, &r.cpu_sys);
+	bench_cpu_start(&r.cpu);
 	run(&b, &ph);
-	bench_cpu_s(&u, &s);
-	r.cpu_user = u - r.cpu_user;
-	r.cpu_sys = s - r.cpu_sys;
+	bench_cpu_stop(&r.cpu);
 	sum_up(&b, &r);
 	if (b.o.json)
 		print_json(&b, &ph, &r);

@@ -40,11 +40,10 @@ static const char * const stop_names[] = {
 
 /**
  * struct outcome - what a mode reports besides its phases.
- * @cpu_user, @cpu_sys: CPU seconds of kmq-bench during the run
+ * @cpu: CPU seconds of kmq-bench during the run
  */
 struct outcome {
-	double cpu_user;
-	double cpu_sys;
+	struct bench_cpu cpu;
 	struct bench_failures fails;
 };
 
@@ -99,45 +98,6 @@ static json_t *config_json(const struct bench_ropts *o, uint32_t run)
 	if (o->mode == BENCH_M_PIPELINE)
 		jset(c, "drain_timeout_s", json_integer(o->drain_timeout_s));
 	return c;
-}
-
-/* Print @j (consumed) with the common fields, or the text tail. */
-static void finish(const struct bench_ropts *o, json_t *j,
-		   const struct outcome *r)
-{
-	json_t *cpu;
-
-	if (o->json) {
-		cpu = json_object();
-		jset(cpu, "user", json_real(r->cpu_user));
-		jset(cpu, "system", json_real(r->cpu_sys));
-		jset(j, "cpu_s", cpu);
-		bench_failures_json(j, &r->fails);
-		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-		fputc('\n', stdout);
-	} else {
-		printf("  kmq-bench CPU: %.2f s user, %.2f s system\n",
-		       r->cpu_user, r->cpu_sys);
-		printf("%s: %llu failure(s)%s%s\n",
-		       r->fails.count ? "FAILED" : "ok",
-		       (unsigned long long)r->fails.count,
-		       r->fails.count ? "; the first: " : "", r->fails.first);
-	}
-	json_decref(j);
-}
-
-static void cpu_start(struct outcome *r)
-{
-	bench_cpu_s(&r->cpu_user, &r->cpu_sys);
-}
-
-static void cpu_stop(struct outcome *r)
-{
-	double u, s;
-
-	bench_cpu_s(&u, &s);
-	r->cpu_user = u - r->cpu_user;
-	r->cpu_sys = s - r->cpu_sys;
 }
 
 static void print_producer_line(const struct bench_ropts *o, FILE *f)
@@ -198,13 +158,14 @@ int bench_produce_main(int argc, char **argv)
 	}
 	if (!o.quiet)
 		print_producer_line(&o, stderr);
-	cpu_start(&r);
+	bench_cpu_start(&r.cpu);
 	bench_prod_run(pr, &ph);
-	cpu_stop(&r);
+	bench_cpu_stop(&r.cpu);
 	if (bench_interrupted)
 		bench_fail(&r.fails, "interrupted");
-	j = json_object();
+	j = NULL;
 	if (o.json) {
+		j = json_object();
 		jset(j, "mode", json_string("produce"));
 		jset(j, "config", config_json(&o, run));
 		jset(j, "produce", bench_prod_json(pr, &ph));
@@ -212,7 +173,7 @@ int bench_produce_main(int argc, char **argv)
 		print_producer_line(&o, stdout);
 		bench_prod_print(pr, &ph, stdout);
 	}
-	finish(&o, j, &r);
+	bench_summary_end(j, &r.cpu, &r.fails);
 	bench_phase_free(&ph);
 	status = r.fails.count ? 1 : 0;
 out:
@@ -292,7 +253,7 @@ int bench_consume_main(int argc, char **argv)
 		goto out;
 	if (!o.quiet)
 		print_consumer_line(&o, stderr);
-	cpu_start(&r);
+	bench_cpu_start(&r.cpu);
 	ret = bench_cons_start(c, &ph);
 	if (ret) {
 		bench_cons_stop(c, &ph);
@@ -301,7 +262,7 @@ int bench_consume_main(int argc, char **argv)
 	}
 	why = consume_until(&o, c, &l, ph.t_start);
 	bench_cons_stop(c, &ph);
-	cpu_stop(&r);
+	bench_cpu_stop(&r.cpu);
 	bench_ledger_tally(&l, 0, &t);
 	if (why == STOP_INTERRUPTED)
 		bench_fail(&r.fails, "interrupted");
@@ -316,8 +277,9 @@ int bench_consume_main(int argc, char **argv)
 	}
 	if (!t.unique && !l.corrupted)
 		bench_fail(&r.fails, "no message came in %u s", o.idle_s);
-	j = json_object();
+	j = NULL;
 	if (o.json) {
+		j = json_object();
 		jset(j, "mode", json_string("consume"));
 		jset(j, "config", config_json(&o, 0));
 		p = bench_cons_json(c, &ph, short_by);
@@ -334,7 +296,7 @@ int bench_consume_main(int argc, char **argv)
 		       why == STOP_IDLE ? "" :
 		       ": gaps are not counted as lost");
 	}
-	finish(&o, j, &r);
+	bench_summary_end(j, &r.cpu, &r.fails);
 	bench_phase_free(&ph);
 	status = r.fails.count ? 1 : 0;
 out:
@@ -405,7 +367,7 @@ int bench_pipeline_main(int argc, char **argv)
 		print_producer_line(&o, stderr);
 		print_consumer_line(&o, stderr);
 	}
-	cpu_start(&r);
+	bench_cpu_start(&r.cpu);
 	ret = bench_cons_start(c, &cph);
 	if (!ret && bench_cons_wait_queues(c, nq, QUEUE_WAIT_MS))
 		fprintf(stderr, "kmq-bench pipeline: %u queues not owned after %u s; going on\n",
@@ -420,15 +382,16 @@ int bench_pipeline_main(int argc, char **argv)
 		bench_fail(&r.fails, "out of memory");
 	lost = drain_wait(&o, &l, run);
 	bench_cons_stop(c, &cph);
-	cpu_stop(&r);
+	bench_cpu_stop(&r.cpu);
 	if (bench_interrupted)
 		bench_fail(&r.fails, "interrupted");
 	else if (lost)
 		bench_fail(&r.fails, "%llu acknowledged message(s) not received in %u s",
 			   (unsigned long long)lost, o.drain_timeout_s);
 	bench_ledger_tally(&l, run, &t);
-	j = json_object();
+	j = NULL;
 	if (o.json) {
+		j = json_object();
 		jset(j, "mode", json_string("pipeline"));
 		jset(j, "config", config_json(&o, run));
 		jset(j, "produce", bench_prod_json(pr, &pph));
@@ -442,7 +405,7 @@ int bench_pipeline_main(int argc, char **argv)
 		print_consumer_line(&o, stdout);
 		bench_cons_print(c, &cph, 0, stdout);
 	}
-	finish(&o, j, &r);
+	bench_summary_end(j, &r.cpu, &r.fails);
 	bench_phase_free(&pph);
 	bench_phase_free(&cph);
 	status = r.fails.count ? 1 : 0;

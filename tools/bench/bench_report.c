@@ -26,13 +26,27 @@ uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
-void bench_cpu_s(double *user, double *sys)
+static void cpu_now(double *user, double *sys)
 {
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
 	*user = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
 	*sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+void bench_cpu_start(struct bench_cpu *c)
+{
+	cpu_now(&c->user, &c->sys);
+}
+
+void bench_cpu_stop(struct bench_cpu *c)
+{
+	double u, s;
+
+	cpu_now(&u, &s);
+	c->user = u - c->user;
+	c->sys = s - c->sys;
 }
 
 const char *bench_fmt_ns(char *buf, size_t len, uint64_t ns)
@@ -394,6 +408,26 @@ void bench_failures_json(json_t *j, const struct bench_failures *f)
 	json_object_set_new(j, "first_failure", f->count ?
 			    json_string(f->first) : json_null());
 	json_object_set_new(j, "ok", json_boolean(!f->count));
+}
+
+void bench_summary_end(json_t *j, const struct bench_cpu *cpu,
+		       const struct bench_failures *f)
+{
+	if (!j) {
+		printf("  kmq-bench CPU: %.2f s user, %.2f s system\n",
+		       cpu->user, cpu->sys);
+		printf("%s: %llu failure(s)%s%s\n", f->count ? "FAILED" : "ok",
+		       (unsigned long long)f->count,
+		       f->count ? "; the first: " : "", f->first);
+		return;
+	}
+	json_object_set_new(j, "cpu_s", json_pack("{s:f, s:f}", "user",
+						  cpu->user, "system",
+						  cpu->sys));
+	bench_failures_json(j, f);
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+	fputc('\n', stdout);
+	json_decref(j);
 }
 
 volatile sig_atomic_t bench_interrupted;

@@ -131,8 +131,18 @@ json_t *bench_phase_json(const struct bench_phase *p);
 /* bench_now_ns() - CLOCK_MONOTONIC in ns. */
 uint64_t bench_now_ns(void);
 
-/* bench_cpu_s() - CPU seconds this process used so far, user and system. */
-void bench_cpu_s(double *user, double *sys);
+/**
+ * struct bench_cpu - CPU seconds kmq-bench used during a run.
+ * @user, @sys: user and system time; since bench_cpu_start() once
+ *	bench_cpu_stop() ran
+ */
+struct bench_cpu {
+	double user;
+	double sys;
+};
+
+void bench_cpu_start(struct bench_cpu *c);
+void bench_cpu_stop(struct bench_cpu *c);
 
 /*
  * struct bench_failures - what a run found wrong: a count, the first
@@ -147,6 +157,14 @@ __attribute__((format(printf, 2, 3)))
 void bench_fail(struct bench_failures *f, const char *fmt, ...);
 /* The failures as JSON fields: failures, first_failure, ok. */
 void bench_failures_json(json_t *j, const struct bench_failures *f);
+
+/*
+ * bench_summary_end() - the end of a client mode's summary: with @j (the
+ * --json document, consumed) its "cpu_s" and failure fields are added and
+ * it is printed; without, the CPU and verdict lines of the text summary.
+ */
+void bench_summary_end(json_t *j, const struct bench_cpu *cpu,
+		       const struct bench_failures *f);
 
 /* Set by SIGINT or SIGTERM once bench_catch_signals() ran: stop early. */
 extern volatile sig_atomic_t bench_interrupted;

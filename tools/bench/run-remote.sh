@@ -149,7 +149,9 @@ stop_server() {
 	rm -rf "$STORE" "$STORE.log"
 }
 
-trap 'stop_server' EXIT INT TERM
+# ^C or SIGTERM ends the whole matrix, not just the run in progress.
+trap 'stop_server' EXIT
+trap 'exit 130' INT TERM
 
 # cpu_snap FILE: clock ticks of the machine (busy, all) and of each
 # server thread.
