@@ -14,9 +14,11 @@
 #    picks the kernel backend because /dev/kmq exists. KD_KEEP keeps each
 #    kmqd's directory, so that its log can be read afterwards.
 #  - The suite's TAP goes out as it comes, but its plan (the last line,
-#    kmq_tap.h) is held back: one more test is appended, "every kmqd of
-#    the suite logged store backend: kernel", then the plan, so a suite
-#    that ran on the userspace store by mistake fails.
+#    kmq_tap.h) is held back: two more tests are appended, "the suite ran
+#    to its plan" (it printed one, and exited 0 unless a test failed: a
+#    suite that crashed or was killed fails) and "every kmqd of the suite
+#    logged store backend: kernel" (a suite that ran on the userspace
+#    store by mistake fails), then the plan.
 #  - kmqd's log lines at warn or error level are shown as diagnostics
 #    (and the end of every kmqd log when a test failed), so are core
 #    dumps; stores a killed kmqd left attached are detached
@@ -69,11 +71,13 @@ t0=$(awk '{ print $1 }' /proc/uptime)
 	timeout -s KILL "${KMQD_RUN_TIMEOUT:-570}" "$ST/$SUITE" "$@"
 	echo $? >/tmp/.kmqd-run-rc
 } 2>&1 | awk -v planf=/tmp/.kmqd-run-plan '
+	BEGIN { plan = -1 }
 	/^1\.\.[0-9]+$/ { plan = substr($0, 4) + 0; next }
+	/^(not )?ok [0-9]+/ { results++ }
 	/^not ok / { failed++ }
 	{ print; fflush() }
-	END { print plan + 0, failed + 0 > planf }'
-read -r n failed </tmp/.kmqd-run-plan
+	END { print plan, results + 0, failed + 0 > planf }'
+read -r plan results failed </tmp/.kmqd-run-plan
 read -r rc </tmp/.kmqd-run-rc
 rm -f /tmp/.kmqd-run-plan /tmp/.kmqd-run-rc
 [ "$rc" != 137 ] ||
@@ -105,14 +109,29 @@ if [ -n "$logs" ]; then
 fi
 find /tmp/cores -name 'core.*' -newer /tmp/cores/.mark |
 	sed 's|^|# kmqd-run: core dumped: |'
+# A suite that died (no plan: a crash, or killed on its timeout) or
+# exited non-zero with every test passed fails here, whatever it printed.
+n=$plan
+[ "$plan" -ge 0 ] || n=$results
+n=$((n + 1))
+if [ "$plan" -ge 0 ] && { [ "$rc" = 0 ] || [ "$failed" -gt 0 ]; }; then
+	echo "ok $n - $SUITE ran to its plan (exit status $rc)"
+else
+	[ "$plan" -ge 0 ] || plan=none
+	echo "not ok $n - $SUITE ran to its plan (exit status $rc, $results results, plan $plan)"
+	failed=$((failed + 1))
+fi
 n=$((n + 1))
 if [ "$starts" -gt 0 ] && [ "$starts" -eq "$chosen" ]; then
 	echo "ok $n - every kmqd of $SUITE logged \"store backend: $BACKEND\" ($chosen starts)"
 else
 	echo "not ok $n - every kmqd of $SUITE logged \"store backend: $BACKEND\" ($chosen of $starts starts)"
+	failed=$((failed + 1))
 fi
 echo "1..$n"
 # Stores of kmqds killed and not started again stay attached (by design):
 # detached here, named, so the next suite and rmmod start clean.
 "$ST/kmqd_vm_detach"
 rm -rf /tmp/kmqd-*
+# init.sh's KMQ-END shows it: 1 when any test above failed.
+[ "$failed" -eq 0 ]

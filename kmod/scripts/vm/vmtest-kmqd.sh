@@ -42,31 +42,11 @@
 # Work files go to BUILD/vm/<kver>/kmqd/; the static binaries to
 # BUILD/vm-kmqd/.
 set -uo pipefail
-# tap() runs last in pipelines and must count in this shell.
-shopt -s lastpipe
 
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-VM=$ROOT/kmod/scripts/vm
-CACHE=${KMQ_CACHE:-$ROOT/.cache}
-BUILD=${BUILD:-$ROOT/build}
-
-usage() {
-	echo "usage: $0 [-c CACHE] [-b BUILD] <6.1|6.12|debug|kver>" >&2
-	exit 2
-}
-while [ $# -gt 0 ]; do
-	case $1 in
-	-c) CACHE=$2; shift 2 ;;
-	-b) BUILD=$2; shift 2 ;;
-	-*) usage ;;
-	*) break ;;
-	esac
-done
-[ $# -eq 1 ] || usage
-TARGET=$1
-mkdir -p "$CACHE" "$BUILD"
-CACHE=$(cd "$CACHE" && pwd)
-BUILD=$(cd "$BUILD" && pwd)
+VM_NAME=vmtest-kmqd
+# shellcheck source-path=SCRIPTDIR source=vmlib.sh
+. "$(dirname "$0")/vmlib.sh"
+vm_args "$@"
 
 # Suite name in the VM -> test binary. The debug kernel (KASAN: several
 # times slower again) runs the suites that exercise the most module code
@@ -82,114 +62,27 @@ t_kmqd_crash"
 # cannot make.
 LIBKMQ_BINS="t_libkmq_pull t_libkmq_producer t_libkmq_restart"
 
-# --- TAP -------------------------------------------------------------------
-N=0
-FAILED=0
-tap() {		# tap: number the "ok - " / "not ok - " lines of stdin
-	local line
-
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*)
-			N=$((N + 1))
-			echo "ok $N ${line#ok }"
-			;;
-		"not ok - "*)
-			N=$((N + 1))
-			FAILED=$((FAILED + 1))
-			echo "not ok $N ${line#not ok }"
-			;;
-		*) echo "$line" ;;
-		esac
-	done
-}
-ok() {		# ok <0|1 as status> <name>
-	if [ "$1" -eq 0 ]; then
-		echo "ok - $TARGET $2"
-	else
-		echo "not ok - $TARGET $2"
-	fi | tap
-}
-diag() { sed 's/^/# /'; }
-say() { echo "# vmtest-kmqd $TARGET: $*"; }
-finish() {
-	echo "1..$N"
-	[ $FAILED -eq 0 ]
-	exit
-}
-bail() {
-	echo "not ok - $TARGET $*" | tap
-	finish
-}
-now() { date +%s.%N; }
-since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
-
 T0=$(now)
 
-# --- the kernel --------------------------------------------------------------
-KVER='' KDIR='' KERNEL='' MODROOT='' APPEND=''
-TIMEOUT=${KMQD_VM_TIMEOUT:-1500}
-SUITE_TIMEOUT=${KMQD_SUITE_TIMEOUT:-600}
-SUITES=${KMQD_VM_SUITES:-$DEFAULT_SUITES}
-TIME_SCALE=${KD_TIME_SCALE:-4}
-
-if [ "$TARGET" = debug ]; then
-	READY=$CACHE/kdebug/READY
-	if [ ! -f "$READY" ]; then
-		echo "1..0 # SKIP no debug kernel ($READY absent: run kmod/scripts/kunit-kernel.sh)"
-		exit 0
-	fi
-	# shellcheck disable=SC1090
-	. "$READY"
-	KVER=${KDEBUG_KVER:-} KDIR=${KDEBUG_KDIR:-} KERNEL=${KDEBUG_BZIMAGE:-}
-	APPEND=${KDEBUG_CMDLINE:-"panic_on_warn=1 oops=panic"}
+# --- the kernel, kmq.ko, kmqd and the suites ---------------------------------
+vm_kernel ""	# the headers only: no kselftest harness here
+if [ "$DEBUG" = 1 ]; then
 	TIMEOUT=${KMQD_VM_TIMEOUT:-2400}
 	SUITE_TIMEOUT=${KMQD_SUITE_TIMEOUT:-1200}
 	SUITES=${KMQD_VM_SUITES:-$DEBUG_SUITES}
 	TIME_SCALE=${KD_TIME_SCALE:-10}
-	if [ -z "$KVER" ] || [ ! -f "$KERNEL" ] || [ ! -f "$KDIR/Makefile" ]; then
-		bail "debug kernel: $READY names no usable kernel"
-	fi
 else
-	if [ ! -f "$CACHE/kernels.list" ]; then
-		say "fetching kernel headers"
-		"$ROOT/kmod/scripts/fetch-kernel.sh" -c "$CACHE" 2>&1 | diag
-	fi
-	read -r _ KVER KDIR < <(awk -v t="$TARGET" '$1 == t || $2 == t' \
-				"$CACHE/kernels.list" 2>/dev/null)
-	[ -n "$KVER" ] || bail "kernel $TARGET: not in $CACHE/kernels.list"
-	say "fetching linux-image-$KVER"
-	img=$("$VM/fetch-image.sh" -c "$CACHE" "$KVER" 2>"$BUILD/.fetch-image-kmqd.log")
-	st=$?
-	[ $st -eq 0 ] || diag <"$BUILD/.fetch-image-kmqd.log"
-	rm -f "$BUILD/.fetch-image-kmqd.log"
-	ok $st "kernel image linux-image-$KVER unpacked"
-	[ $st -eq 0 ] || finish
-	KERNEL=$img/boot/vmlinuz-$KVER
-	MODROOT=$img
+	TIMEOUT=${KMQD_VM_TIMEOUT:-1500}
+	SUITE_TIMEOUT=${KMQD_SUITE_TIMEOUT:-600}
+	SUITES=${KMQD_VM_SUITES:-$DEFAULT_SUITES}
+	TIME_SCALE=${KD_TIME_SCALE:-4}
 fi
 # One line, single spaces.
 read -r -a SUITE_LIST <<<"$(echo "$SUITES" | tr '\n' ' ')"
 SUITES="${SUITE_LIST[*]}"
 OUT=$BUILD/vm/$KVER/kmqd
 mkdir -p "$OUT"
-
-# --- kmq.ko, kmqd and the suites ---------------------------------------------
-# The module of an earlier run is reused while no source is newer.
-KO=$OUT/kmq/src/kmq.ko
-MSRC=${KMQ_MODULE_SRC:-$ROOT}
-if [ -f "$KO" ] && [ -z "${KMQ_MODULE_SRC:-}" ] &&
-   [ -z "$(find "$MSRC/Kbuild" "$MSRC/kmod" "$MSRC/uapi" "$KDIR/Makefile" \
-	   -newer "$KO" -print -quit 2>/dev/null)" ]; then
-	say "kmq.ko for $KVER is up to date"
-	st=0
-else
-	say "building kmq.ko against $KDIR"
-	KO=$("$VM/build-kmq.sh" "$KDIR" "$OUT/kmq" 2>"$OUT/kmq-build.err")
-	st=$?
-fi
-ok $st "kmq.ko builds for $KVER"
-[ $st -eq 0 ] || { diag <"$OUT/kmq-build.err"; finish; }
+vm_build_kmq "$OUT"
 
 SB=$BUILD/vm-kmqd
 targets=("$SB/kmqd" "$SB/libkmq.a")
@@ -260,57 +153,21 @@ if ! "$VM/mkinitramfs.sh" -o "$OUT/initrd.gz" -K "$KO" -c "$OUT/kmq-vm.conf" \
 	bail "initramfs"
 fi
 
-# Under TCG on a loaded host a vCPU sometimes stops getting its timer
-# interrupts (vmtest.sh), or the guest dies in its own boot: such a run
-# is retried once, and says so.
-for try in 1 2; do
-	rm -f "$DISK"
-	if ! { truncate -s "$DISK_SIZE" "$DISK" &&
-	       mkfs.ext4 -F -q -T largefile -E lazy_itable_init=1 "$DISK"; } \
-	     >"$OUT/mkfs.log" 2>&1; then
-		diag <"$OUT/mkfs.log"
-		bail "ext4 disk image"
-	fi
-	t0=$(now)
-	say "booting (suites: $SUITES), timeout $TIMEOUT s"
-	"$VM/boot.sh" -k "$KERNEL" -i "$OUT/initrd.gz" -d "$DISK" -o "$OUT" \
-		-t "$TIMEOUT" -a "$APPEND" 2>"$OUT/boot.log"
-	BOOT_ST=$?
-	diag <"$OUT/boot.log"
-	tr -d '\r' <"$OUT/results.log" >"$OUT/results.txt"
-	tr -d '\r' <"$OUT/console.log" >"$OUT/console.txt"
-	say "wall time $(since "$t0") s, logs in $OUT"
-	[ $try -eq 1 ] || break
-	if [ "$BOOT_ST" -eq 124 ] &&
-	   grep -q "timer wakeup didn't happen" "$OUT/console.txt"; then
-		say "the guest stalled (TCG timer), booting it again"
-	elif ! grep -q '^KMQ-INSMOD' "$OUT/results.txt"; then
-		# Nothing of kmq ran yet: TCG sometimes breaks the guest's
-		# own boot (an oops in the timer code on a patched
-		# instruction). Shown, and booted again.
-		say "the guest died before kmq.ko was loaded, booting it again:"
-		grep -E -A12 'Oops|Kernel panic|BUG:' "$OUT/console.txt" |
-			head -n 20 | diag
-	else
-		break
-	fi
-	mv "$OUT/console.txt" "$OUT/console-try1.txt"
-done
+# shellcheck disable=SC2317 # called by vm_boot
+new_disk() {	# new_disk <path>: a fresh sparse ext4 image of DISK_SIZE
+	rm -f "$1"
+	truncate -s "$DISK_SIZE" "$1" &&
+		mkfs.ext4 -F -q -T largefile -E lazy_itable_init=1 "$1"
+}
+
+vm_boot "kmqd (suites: $SUITES)" "$OUT" "$OUT/initrd.gz" "$DISK" "$TIMEOUT" \
+	new_disk
 [ "${KMQD_VM_KEEP_DISK:-0}" = 1 ] || rm -f "$DISK"
 
 ok $((BOOT_ST != 0)) "kmqd VM ended by itself (boot.sh status $BOOT_ST)"
 awk -v label="$TARGET" -v rmmod=1 -v suites="$SUITES" \
 	-f "$VM/results2tap.awk" "$OUT/results.txt" | tap
-
-# The kernel console must show no panic, oops or warning either (with
-# panic_on_warn a warning ends the VM before init sends the dmesg).
-re='Kernel panic|WARNING:|BUG:|KASAN|lockdep|possible circular locking|Oops|general protection|Call Trace'
-if grep -qE "$re" "$OUT/console.txt"; then
-	ok 1 "kernel console shows no panic, oops or warning"
-	grep -E -B2 -A40 "$re" "$OUT/console.txt" | head -n 120 | diag
-else
-	ok 0 "kernel console shows no panic, oops or warning"
-fi
+console_clean "$OUT/console.txt"
 
 say "total $(since "$T0") s"
 finish

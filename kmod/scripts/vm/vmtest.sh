@@ -31,27 +31,11 @@
 #   KMQ_RESET_ACKS    acknowledged appends before the kill (default 200)
 # Work files (initramfs, disk images, logs) go to BUILD/vm/<kver>/.
 set -uo pipefail
-# tap() runs last in pipelines and must count in this shell.
-shopt -s lastpipe
 
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-VM=$ROOT/kmod/scripts/vm
-CACHE=${KMQ_CACHE:-$ROOT/.cache}
-BUILD=${BUILD:-$ROOT/build}
-
-while [ $# -gt 0 ]; do
-	case $1 in
-	-c) CACHE=$2; shift 2 ;;
-	-b) BUILD=$2; shift 2 ;;
-	-*) echo "usage: $0 [-c CACHE] [-b BUILD] <6.1|6.12|debug|kver>" >&2; exit 2 ;;
-	*) break ;;
-	esac
-done
-[ $# -eq 1 ] || { echo "usage: $0 [-c CACHE] [-b BUILD] <6.1|6.12|debug|kver>" >&2; exit 2; }
-TARGET=$1
-mkdir -p "$CACHE" "$BUILD"
-CACHE=$(cd "$CACHE" && pwd)
-BUILD=$(cd "$BUILD" && pwd)
+VM_NAME=vmtest
+# shellcheck source-path=SCRIPTDIR source=vmlib.sh
+. "$(dirname "$0")/vmlib.sh"
+vm_args "$@"
 
 # The suites, in the order they run. kmq_unload_test unloads and reloads
 # kmq.ko, so it goes last.
@@ -64,108 +48,20 @@ read -r -a SUITE_LIST <<<"$(echo "${KMQ_VM_SUITES:-$DEFAULT_SUITES}" | tr '\n' '
 SUITES="${SUITE_LIST[*]}"
 ACKS=${KMQ_RESET_ACKS:-200}
 
-# --- TAP -------------------------------------------------------------------
-N=0
-FAILED=0
-tap() {		# tap: number the "ok - " / "not ok - " lines of stdin
-	local line
-
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*)
-			N=$((N + 1))
-			echo "ok $N ${line#ok }"
-			;;
-		"not ok - "*)
-			N=$((N + 1))
-			FAILED=$((FAILED + 1))
-			echo "not ok $N ${line#not ok }"
-			;;
-		*) echo "$line" ;;
-		esac
-	done
-}
-ok() {		# ok <0|1 as status> <name>
-	if [ "$1" -eq 0 ]; then
-		echo "ok - $TARGET $2"
-	else
-		echo "not ok - $TARGET $2"
-	fi | tap
-}
-diag() { sed 's/^/# /'; }
-say() { echo "# vmtest $TARGET: $*"; }
-finish() {
-	echo "1..$N"
-	[ $FAILED -eq 0 ]
-	exit
-}
-bail() {
-	echo "not ok - $TARGET $*" | tap
-	finish
-}
-now() { date +%s.%N; }
-since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
-
 T0=$(now)
 
-# --- the kernel --------------------------------------------------------------
-KVER='' KDIR='' KERNEL='' MODROOT='' APPEND=''
-TIMEOUT=${KMQ_VM_TIMEOUT:-300}
-RESET_TIMEOUT=${KMQ_RESET_TIMEOUT:-120}
-
-if [ "$TARGET" = debug ]; then
-	READY=$CACHE/kdebug/READY
-	if [ ! -f "$READY" ]; then
-		echo "1..0 # SKIP no debug kernel ($READY absent: run kmod/scripts/kunit-kernel.sh)"
-		exit 0
-	fi
-	# shellcheck disable=SC1090
-	. "$READY"
-	KVER=${KDEBUG_KVER:-} KDIR=${KDEBUG_KDIR:-} KERNEL=${KDEBUG_BZIMAGE:-}
-	APPEND=${KDEBUG_CMDLINE:-"panic_on_warn=1 oops=panic"}
+# --- the kernel, kmq.ko and the selftests --------------------------------------
+vm_kernel linux-source/tools/testing/selftests/kselftest_harness.h
+if [ "$DEBUG" = 1 ]; then
 	TIMEOUT=${KMQ_VM_TIMEOUT:-900}
 	RESET_TIMEOUT=${KMQ_RESET_TIMEOUT:-400}
-	if [ -z "$KVER" ] || [ ! -f "$KERNEL" ] || [ ! -f "$KDIR/Makefile" ]; then
-		bail "debug kernel: $READY names no usable kernel"
-	fi
 else
-	need_fetch=0
-	[ -f "$CACHE/kernels.list" ] || need_fetch=1
-	[ -f "$CACHE/linux-source/tools/testing/selftests/kselftest_harness.h" ] ||
-		need_fetch=1
-	if [ $need_fetch -eq 1 ]; then
-		say "fetching kernel headers and kselftest headers"
-		"$ROOT/kmod/scripts/fetch-kernel.sh" -c "$CACHE" 2>&1 | diag
-	fi
-	read -r _ KVER KDIR < <(awk -v t="$TARGET" '$1 == t || $2 == t' \
-				"$CACHE/kernels.list" 2>/dev/null)
-	[ -n "$KVER" ] || bail "kernel $TARGET: not in $CACHE/kernels.list"
-	say "fetching linux-image-$KVER"
-	img=$("$VM/fetch-image.sh" -c "$CACHE" "$KVER" 2>"$BUILD/.fetch-image.log")
-	st=$?
-	[ $st -eq 0 ] || diag <"$BUILD/.fetch-image.log"
-	rm -f "$BUILD/.fetch-image.log"
-	ok $st "kernel image linux-image-$KVER unpacked"
-	[ $st -eq 0 ] || finish
-	KERNEL=$img/boot/vmlinuz-$KVER
-	MODROOT=$img
-	# Images of kernels no longer in kernels.list go.
-	for d in "$CACHE"/vm/*/; do
-		k=$(basename "$d")
-		[ -f "$d/.kmq-stamp" ] || continue
-		awk -v k="$k" '$2 == k { f = 1 } END { exit !f }' \
-			"$CACHE/kernels.list" || rm -rf "$d"
-	done
+	TIMEOUT=${KMQ_VM_TIMEOUT:-300}
+	RESET_TIMEOUT=${KMQ_RESET_TIMEOUT:-120}
 fi
 OUT=$BUILD/vm/$KVER
 mkdir -p "$OUT"
-
-# --- kmq.ko and the selftests ------------------------------------------------
-say "building kmq.ko against $KDIR"
-KO=$("$VM/build-kmq.sh" "$KDIR" "$OUT/kmq" 2>"$OUT/kmq-build.err")
-st=$?
-ok $st "kmq.ko builds for $KVER"
-[ $st -eq 0 ] || { diag <"$OUT/kmq-build.err"; finish; }
+vm_build_kmq "$OUT"
 
 say "building the selftests (static)"
 make -C "$ROOT" -s BUILD="$BUILD" KMQ_CACHE="$CACHE" selftests \
@@ -176,21 +72,17 @@ ok $st "selftests build (static)"
 TESTDIR=$BUILD/selftests
 
 # --- a VM run ------------------------------------------------------------------
+# shellcheck disable=SC2317 # called by vm_boot
 new_disk() {	# new_disk <path>: a fresh sparse ext4 image
 	rm -f "$1"
 	truncate -s 512M "$1" && mkfs.ext4 -F -q -E lazy_itable_init=0 "$1"
 }
 
 # run_vm <name> <mode> <disk> <timeout> <fresh> [boot.sh -w/-n options]:
-# initramfs for the mode, boot, logs in $OUT/<name>/. Sets BOOT_ST. With
-# <fresh> 1 the disk is made anew first.
-#
-# Under TCG on a loaded host a vCPU sometimes stops getting its timer
-# interrupts (RCU stall reports with "timer wakeup didn't happen", an idle
-# CPU, and the guest makes no progress). Such a boot that runs into its
-# timeout is retried once, and says so.
+# initramfs for the mode, boot (vm_boot), logs in $OUT/<name>/. Sets
+# BOOT_ST. With <fresh> 1 the disk is made anew first.
 run_vm() {
-	local name=$1 mode=$2 disk=$3 tmo=$4 fresh=$5 dir=$OUT/$1 t0 try
+	local name=$1 mode=$2 disk=$3 tmo=$4 fresh=$5 dir=$OUT/$1
 
 	shift 5
 	mkdir -p "$dir"
@@ -206,41 +98,8 @@ run_vm() {
 		BOOT_ST=1
 		return
 	fi
-	for try in 1 2; do
-		if [ "$fresh" = 1 ] && ! new_disk "$disk" >"$dir/mkfs.log" 2>&1; then
-			diag <"$dir/mkfs.log"
-			BOOT_ST=1
-			return
-		fi
-		t0=$(now)
-		say "booting $name ($mode), timeout $tmo s"
-		"$VM/boot.sh" -k "$KERNEL" -i "$dir/initrd.gz" -d "$disk" \
-			-o "$dir" -t "$tmo" -a "$APPEND" "$@" 2>"$dir/boot.log"
-		BOOT_ST=$?
-		diag <"$dir/boot.log"
-		tr -d '\r' <"$dir/results.log" >"$dir/results.txt"
-		tr -d '\r' <"$dir/console.log" >"$dir/console.txt"
-		say "$name: wall time $(since "$t0") s, logs in $dir"
-		if [ "$BOOT_ST" -ne 124 ] || [ $try -ne 1 ] ||
-		   ! grep -q "timer wakeup didn't happen" "$dir/console.txt"; then
-			break
-		fi
-		say "$name: the guest stalled (TCG timer), booting it again"
-		mv "$dir/console.txt" "$dir/console-stalled.txt"
-	done
-}
-
-# The kernel console must show no panic, oops or warning (with
-# panic_on_warn a warning ends the VM before init can send the dmesg).
-console_clean() {	# console_clean <name> <console.txt>
-	local re='Kernel panic|WARNING:|BUG:|KASAN|lockdep|possible circular locking|Oops|general protection|Call Trace'
-
-	if grep -qE "$re" "$2"; then
-		ok 1 "$1: kernel console shows no panic, oops or warning"
-		grep -E -B2 -A40 "$re" "$2" | head -n 120 | diag
-	else
-		ok 0 "$1: kernel console shows no panic, oops or warning"
-	fi
+	vm_boot "$name ($mode)" "$dir" "$dir/initrd.gz" "$disk" "$tmo" \
+		"$([ "$fresh" = 1 ] && echo new_disk || echo -)" "$@"
 }
 
 # --- the suites ----------------------------------------------------------------
@@ -248,7 +107,7 @@ run_vm tests tests "$OUT/disk.img" "$TIMEOUT" 1
 ok $((BOOT_ST != 0)) "test VM ended by itself (boot.sh status $BOOT_ST)"
 awk -v label="$TARGET" -v rmmod=1 -v suites="$SUITES" \
 	-f "$VM/results2tap.awk" "$OUT/tests/results.txt" | tap
-console_clean tests "$OUT/tests/console.txt"
+console_clean "$OUT/tests/console.txt" tests
 
 # --- the hard reset ------------------------------------------------------------
 if [ "${KMQ_VM_RESET:-1}" != 0 ]; then
@@ -263,14 +122,14 @@ if [ "${KMQ_VM_RESET:-1}" != 0 ]; then
 	if [ "$BOOT_ST" -ne 3 ]; then
 		grep -vE '^KMQ-(ACK|DMESG)|^\[' "$w/results.txt" | tail -n 30 | diag
 	fi
-	console_clean reset-write "$w/console.txt"
+	console_clean "$w/console.txt" reset-write
 
 	run_vm reset-verify reset-verify "$OUT/reset.img" "$RESET_TIMEOUT" 0
 	v=$OUT/reset-verify
 	ok $((BOOT_ST != 0)) "reset: recovery VM ended by itself (boot.sh status $BOOT_ST)"
 	awk -v label="$TARGET reset:" -v rmmod=1 -v suites="$SUITES" \
 		-f "$VM/results2tap.awk" "$v/results.txt" | tap
-	console_clean reset-verify "$v/console.txt"
+	console_clean "$v/console.txt" reset-verify
 	grep '^KMQ-REC ' "$v/results.txt" | awk '{ print $2, $3, $4 }' \
 		>"$v/recs"
 	# Every acknowledged (queue offset, commitlog offset, body CRC) must
