@@ -256,6 +256,8 @@ struct kmq_kstore {
 	atomic64_t read_bytes;
 	atomic64_t splice_bytes;
 	atomic64_t copy_bytes;
+	atomic64_t pulls;
+	atomic64_t pull_sends;
 	atomic64_t errors;
 };
 

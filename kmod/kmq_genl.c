@@ -136,7 +136,10 @@ static int kmq_nl_put_stats(struct sk_buff *skb, struct kmq_kstore *s)
 			      KMQ_A_PAD) ||
 	    nla_put_u64_64bit(skb, KMQ_A_STAT_COPY_BYTES, si.copy_bytes,
 			      KMQ_A_PAD) ||
-	    nla_put_u64_64bit(skb, KMQ_A_STAT_ERRORS, si.errors, KMQ_A_PAD))
+	    nla_put_u64_64bit(skb, KMQ_A_STAT_ERRORS, si.errors, KMQ_A_PAD) ||
+	    nla_put_u64_64bit(skb, KMQ_A_STAT_PULLS, si.pulls, KMQ_A_PAD) ||
+	    nla_put_u64_64bit(skb, KMQ_A_STAT_PULL_SENDS, si.pull_sends,
+			      KMQ_A_PAD))
 		return -EMSGSIZE;
 	return 0;
 }

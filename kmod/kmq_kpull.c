@@ -137,6 +137,7 @@ int kmq_pull_prepare(struct kmq_fctx *fc, struct kmq_kstore *s,
 		if (!ret) {
 			p->handle = h->id;
 			h = NULL;
+			atomic64_inc(&s->pulls);
 		}
 	}
 	if (h)

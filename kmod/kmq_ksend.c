@@ -244,6 +244,7 @@ int kmq_pull_send(struct kmq_fctx *fc, struct kmq_pull_send *ps)
 		kmq_pull_drop(fc, h);
 		return -ENXIO;
 	}
+	atomic64_inc(&h->store->pull_sends);
 	err = kmq_send_check(h, ps);
 	if (err)
 		goto unclaim;

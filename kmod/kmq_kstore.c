@@ -178,6 +178,8 @@ static struct kmq_kstore *kmq_store_alloc(const struct kmq_attach *a,
 	atomic64_set(&s->read_bytes, 0);
 	atomic64_set(&s->splice_bytes, 0);
 	atomic64_set(&s->copy_bytes, 0);
+	atomic64_set(&s->pulls, 0);
+	atomic64_set(&s->pull_sends, 0);
 	atomic64_set(&s->errors, 0);
 	s->cred = get_current_cred();
 
@@ -578,6 +580,8 @@ void kmq_store_fill_info(struct kmq_kstore *s, struct kmq_store_info *si)
 	si->splice_bytes = atomic64_read(&s->splice_bytes);
 	si->copy_bytes = atomic64_read(&s->copy_bytes);
 	si->errors = atomic64_read(&s->errors);
+	si->pulls = atomic64_read(&s->pulls);
+	si->pull_sends = atomic64_read(&s->pull_sends);
 }
 
 /**

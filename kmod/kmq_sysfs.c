@@ -4,7 +4,7 @@
  * value, for each attached store: geometry (segment_size, ring_segments,
  * retention_ms), positions (write_offset, flushed_offset, min_offset)
  * and counters (appends, append_bytes, reads, read_bytes, splice_bytes,
- * copy_bytes, errors). The folder comes with ATTACH and goes with
+ * copy_bytes, errors, pulls, pull_sends). The folder comes with ATTACH and goes with
  * DETACH; it holds a reference on its store until the last reader of
  * an attribute is done.
  */
@@ -46,6 +46,8 @@ enum kmq_sysfs_field {
 	KMQ_SF_SPLICE_BYTES,
 	KMQ_SF_COPY_BYTES,
 	KMQ_SF_ERRORS,
+	KMQ_SF_PULLS,
+	KMQ_SF_PULL_SENDS,
 };
 
 struct kmq_sattr {
@@ -83,6 +85,10 @@ static u64 kmq_sysfs_value(const struct kmq_store_info *si,
 		return si->copy_bytes;
 	case KMQ_SF_ERRORS:
 		return si->errors;
+	case KMQ_SF_PULLS:
+		return si->pulls;
+	case KMQ_SF_PULL_SENDS:
+		return si->pull_sends;
 	}
 	return 0;
 }
@@ -117,6 +123,8 @@ KMQ_SATTR(read_bytes, KMQ_SF_READ_BYTES);
 KMQ_SATTR(splice_bytes, KMQ_SF_SPLICE_BYTES);
 KMQ_SATTR(copy_bytes, KMQ_SF_COPY_BYTES);
 KMQ_SATTR(errors, KMQ_SF_ERRORS);
+KMQ_SATTR(pulls, KMQ_SF_PULLS);
+KMQ_SATTR(pull_sends, KMQ_SF_PULL_SENDS);
 
 static struct attribute *kmq_store_attrs[] = {
 	&kmq_sattr_segment_size.attr.attr,
@@ -132,6 +140,8 @@ static struct attribute *kmq_store_attrs[] = {
 	&kmq_sattr_splice_bytes.attr.attr,
 	&kmq_sattr_copy_bytes.attr.attr,
 	&kmq_sattr_errors.attr.attr,
+	&kmq_sattr_pulls.attr.attr,
+	&kmq_sattr_pull_sends.attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(kmq_store);

@@ -42,7 +42,8 @@ selftests: $(ST_BINS)
 $(KSFT_HARNESS):
 	kmod/scripts/fetch-kernel.sh -c $(KMQ_CACHE)
 
-$(ST_DIR)/%: selftests/%.c $(wildcard selftests/*.h) $(LIBKMQFMT) | $(KSFT_HARNESS)
+$(ST_DIR)/%: selftests/%.c $(wildcard selftests/*.h uapi/*.h) $(LIBKMQFMT) \
+		| $(KSFT_HARNESS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ST_CFLAGS) $(ST_EXTRA_CFLAGS) -static -o $@ $< \
 		$(ST_EXTRA_LIBS) $(LIBKMQFMT) -ldeflate -lpthread

@@ -82,6 +82,8 @@ enum kmq_genl_attr {
 	KMQ_A_STAT_COPY_BYTES,	/* u64 */
 	KMQ_A_STAT_ERRORS,	/* u64 */
 	KMQ_A_TOPICS,		/* u32: topics in the store */
+	KMQ_A_STAT_PULLS,	/* u64 */
+	KMQ_A_STAT_PULL_SENDS,	/* u64 */
 	__KMQ_A_MAX,
 };
 

@@ -483,6 +483,12 @@ struct kmq_ready {
  * @errors: failed operations since attach
  * @topics: topics in the store
  * @__rsvd: zero
+ * @pulls: pulls prepared with records (KMQ_IOC_PULL_PREPARE) since attach
+ * @pull_sends: KMQ_IOC_PULL_SEND calls (cancels aside) since attach: with
+ *	@pulls, the system calls zero-copy delivery costs
+ *
+ * A caller passing KMQ_STORE_INFO_SIZE_VER0 gets the fields up to
+ * @__rsvd.
  */
 struct kmq_store_info {
 	__u32 size;
@@ -506,9 +512,12 @@ struct kmq_store_info {
 	__u64 errors;
 	__u32 topics;
 	__u32 __rsvd;
+	__u64 pulls;
+	__u64 pull_sends;
 };
 
 #define KMQ_STORE_INFO_SIZE_VER0	192
+#define KMQ_STORE_INFO_SIZE_VER1	208	/* pulls, pull_sends */
 
 /**
  * struct kmq_read_at - KMQ_IOC_READ_AT: copy the record stored at a

@@ -37,7 +37,8 @@ static void test_sizes(void)
 	SIZE_IS(kmq_flush, KMQ_FLUSH_SIZE_VER0);
 	SIZE_IS(kmq_subscribe, KMQ_SUBSCRIBE_SIZE_VER0);
 	SIZE_IS(kmq_ready, KMQ_READY_SIZE_VER0);
-	SIZE_IS(kmq_store_info, KMQ_STORE_INFO_SIZE_VER0);
+	SIZE_IS(kmq_store_info, KMQ_STORE_INFO_SIZE_VER1);
+	OFF_IS(kmq_store_info, pulls, KMQ_STORE_INFO_SIZE_VER0);
 	SIZE_IS(kmq_read_at, KMQ_READ_AT_SIZE_VER0);
 	SIZE_IS(kmq_pull, KMQ_PULL_SIZE_VER0);
 	SIZE_IS(kmq_pull_send, KMQ_PULL_SEND_SIZE_VER0);
@@ -101,7 +102,7 @@ static const struct {
 	{ "FLUSH", KMQ_IOC_FLUSH, KMQ_FLUSH_SIZE_VER0 },
 	{ "SUBSCRIBE", KMQ_IOC_SUBSCRIBE, KMQ_SUBSCRIBE_SIZE_VER0 },
 	{ "READY", KMQ_IOC_READY, KMQ_READY_SIZE_VER0 },
-	{ "STORE_INFO", KMQ_IOC_STORE_INFO, KMQ_STORE_INFO_SIZE_VER0 },
+	{ "STORE_INFO", KMQ_IOC_STORE_INFO, KMQ_STORE_INFO_SIZE_VER1 },
 	{ "READ_AT", KMQ_IOC_READ_AT, KMQ_READ_AT_SIZE_VER0 },
 	{ "PULL_SEND", KMQ_IOC_PULL_SEND, KMQ_PULL_SEND_SIZE_VER0 },
 	{ "PULL_PREPARE", KMQ_IOC_PULL_PREPARE, KMQ_PULL_SIZE_VER0 },
@@ -132,7 +133,9 @@ static void test_genl(void)
 	is_int(KMQ_CMD_STORE_GET, 1, "KMQ_CMD_STORE_GET is 1");
 	is_int(KMQ_EVT_DETACHED, KMQ_CMD_MAX, "events are the last commands");
 	is_int(KMQ_A_STORE_ID, 2, "KMQ_A_STORE_ID is 2");
-	is_int(KMQ_A_TOPICS, KMQ_A_MAX, "KMQ_A_TOPICS is the last attribute");
+	is_int(KMQ_A_TOPICS, 28, "KMQ_A_TOPICS is 28");
+	is_int(KMQ_A_STAT_PULL_SENDS, KMQ_A_MAX,
+	       "KMQ_A_STAT_PULL_SENDS is the last attribute");
 }
 
 int main(void)
