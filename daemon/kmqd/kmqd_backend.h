@@ -4,8 +4,11 @@
  * implementations: the userspace store (daemon/store, kmqd_be_user.c) and
  * kmq.ko through /dev/kmq (kmqd_be_kernel.c). Both store the same bytes
  * in the same directory layout; kmqd's protocol code sees no difference
- * except how a pull's records reach the socket (kmq_range.fd: a file to
- * sendfile() from, or -1 for bytes in memory).
+ * except how a pull's records reach the socket: the userspace store
+ * returns ranges of its segment files to sendfile() from; kmq.ko prepares
+ * the pull (pull_prepare) and sends the whole response frame itself from
+ * the page cache (pull_send), and its read returns bytes in memory
+ * (kmq_range.fd -1) for the other readers.
  *
  * The calls, types and error codes are those of kmq_store.h, so each
  * implementation answers exactly as the userspace store does: the
@@ -15,6 +18,20 @@
 #define KMQD_BACKEND_H
 
 #include "kmq_store.h"
+
+/**
+ * struct kmqd_prepared - a pull whose records the backend holds for
+ * pull_send (kmq.ko: a PULL_PREPARE handle of the store's fd).
+ * @handle: the backend's
+ * @body_len: bytes of the records, the response's body
+ * @copy: pull_send copies the records (transferMsgByHeap) instead of
+ *	lending their pages
+ */
+struct kmqd_prepared {
+	uint32_t handle;
+	uint32_t body_len;
+	bool copy;
+};
 
 enum kmqd_backend_kind {
 	KMQD_BACKEND_AUTO = 0,		/* kernel if /dev/kmq exists */
@@ -30,6 +47,17 @@ struct kmqd_store;
  * @name: "userspace" or "kernel", as logged at start
  * @release: as kmq_store_release(): reads only each range's seg, so a
  *	range may be released alone from a copy holding just its seg
+ * @pull_prepare: optional (NULL: use @read). As @read, but the records
+ *	found stay with the backend, in @pp when @res->count is not 0, for
+ *	one pull_send or pull_cancel; @copy as kmqd_prepared. -ENOBUFS:
+ *	too many prepared at once (use @read)
+ * @pull_send: send the response frame of @pp on the non-blocking socket
+ *	@sockfd from its byte @off: @hdr and @hdr_len (the frame's length
+ *	prefix and header) with @off 0, NULL and 0 after; *@sent is then
+ *	the bytes of the frame out. 0 (progress; when the whole frame is
+ *	out @pp is gone), -EAGAIN (nothing went: @pp stays), or -errno
+ *	(@pp is gone)
+ * @pull_cancel: let go of @pp, not (wholly) sent
  * @errmsg: the calling thread's last detailed error message
  */
 struct kmqd_backend_ops {
@@ -54,6 +82,13 @@ struct kmqd_backend_ops {
 		    struct kmq_range *ranges, uint32_t max_ranges,
 		    struct kmq_read_result *res);
 	void (*release)(void *h, struct kmq_range *ranges, uint32_t n);
+	int (*pull_prepare)(void *h, const struct kmq_read_req *req, bool copy,
+			    struct kmq_read_result *res,
+			    struct kmqd_prepared *pp);
+	int (*pull_send)(void *h, const struct kmqd_prepared *pp, int sockfd,
+			 const void *hdr, uint32_t hdr_len, uint64_t off,
+			 uint64_t *sent);
+	void (*pull_cancel)(void *h, const struct kmqd_prepared *pp);
 	int (*queue_offsets)(void *h, const char *topic, uint32_t queue_id,
 			     uint64_t *min, uint64_t *max);
 	int (*read_at)(void *h, uint64_t phys, void *buf, uint32_t cap);
@@ -143,6 +178,34 @@ static inline void kmqd_st_release(struct kmqd_store *st,
 				   struct kmq_range *ranges, uint32_t n)
 {
 	st->ops->release(st->h, ranges, n);
+}
+
+/* Whether the backend sends prepared pulls itself (pull_prepare). */
+static inline bool kmqd_st_can_prepare(struct kmqd_store *st)
+{
+	return st->ops->pull_prepare;
+}
+
+static inline int kmqd_st_pull_prepare(struct kmqd_store *st,
+				       const struct kmq_read_req *req,
+				       bool copy, struct kmq_read_result *res,
+				       struct kmqd_prepared *pp)
+{
+	return st->ops->pull_prepare(st->h, req, copy, res, pp);
+}
+
+static inline int kmqd_st_pull_send(struct kmqd_store *st,
+				    const struct kmqd_prepared *pp, int sockfd,
+				    const void *hdr, uint32_t hdr_len,
+				    uint64_t off, uint64_t *sent)
+{
+	return st->ops->pull_send(st->h, pp, sockfd, hdr, hdr_len, off, sent);
+}
+
+static inline void kmqd_st_pull_cancel(struct kmqd_store *st,
+				       const struct kmqd_prepared *pp)
+{
+	st->ops->pull_cancel(st->h, pp);
 }
 
 static inline int kmqd_st_queue_offsets(struct kmqd_store *st,

@@ -583,6 +583,25 @@ static void kb_rbuf_put(struct kb_rbuf *rb)
 		free(rb);
 }
 
+/*
+ * The fields KMQ_IOC_READ and KMQ_IOC_PULL_PREPARE share, from @req:
+ * @topic (KMQ_TOPIC_NAME_MAX bytes) and the tag count; 0 or an error.
+ */
+static int kb_req_in(const struct kmq_read_req *req, char *topic,
+		     uint32_t *ntags)
+{
+	*ntags = req->tags ? req->ntags : 0;
+	if (!req->max_msgs)
+		return kb_err(-EINVAL, "read: bad request");
+	if (*ntags > KMQ_TAGS_MAX)
+		return kb_err(-EINVAL, "read: %u tags, kmq.ko filters %d at most",
+			      *ntags, KMQ_TAGS_MAX);
+	if (strlen(req->topic) >= KMQ_TOPIC_NAME_MAX)
+		return kb_err(-KMQ_EBADTOPIC, "topic name too long");
+	strcpy(topic, req->topic);
+	return 0;
+}
+
 static int be_read(void *h, const struct kmq_read_req *req,
 		   struct kmq_range *ranges, uint32_t max_ranges,
 		   struct kmq_read_result *res)
@@ -594,23 +613,19 @@ static int be_read(void *h, const struct kmq_read_req *req,
 	int ret;
 
 	memset(res, 0, sizeof(*res));
-	if (!max_ranges || !req->max_msgs)
-		return kb_err(-EINVAL, "read: bad request");
 	memset(&r, 0, sizeof(r));
+	ret = kb_req_in(req, r.topic, &r.ntags);
+	if (ret)
+		return ret;
+	if (!max_ranges)
+		return kb_err(-EINVAL, "read: bad request");
 	r.size = sizeof(r);
 	r.offset = req->offset;
 	r.tags = (uintptr_t)req->tags;
-	r.ntags = req->tags ? req->ntags : 0;
 	r.queue_id = req->queue_id;
 	/* The store scans 16000 entries at most: no read returns more. */
 	r.max_msgs = req->max_msgs > KB_READ_MSGS_MAX ? KB_READ_MSGS_MAX :
 		     req->max_msgs;
-	if (r.ntags > KMQ_TAGS_MAX)
-		return kb_err(-EINVAL, "read: %u tags, kmq.ko filters %d at most",
-			      r.ntags, KMQ_TAGS_MAX);
-	if (strlen(req->topic) >= sizeof(r.topic))
-		return kb_err(-KMQ_EBADTOPIC, "topic name too long");
-	strcpy(r.topic, req->topic);
 	for (;;) {
 		rb = kb_rbuf_get(cap);
 		if (!rb)
@@ -656,6 +671,81 @@ static void be_release(void *h, struct kmq_range *ranges, uint32_t n)
 		kb_rbuf_put(ranges[i].seg);
 		ranges[i].seg = NULL;
 	}
+}
+
+/*
+ * A pull kmq.ko sends itself: PULL_PREPARE pins the records and fixes the
+ * body's length, PULL_SEND writes the frame from the page cache.
+ */
+static int be_pull_prepare(void *h, const struct kmq_read_req *req, bool copy,
+			   struct kmq_read_result *res,
+			   struct kmqd_prepared *pp)
+{
+	struct kmq_pull p;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	memset(pp, 0, sizeof(*pp));
+	memset(&p, 0, sizeof(p));
+	ret = kb_req_in(req, p.topic, &p.ntags);
+	if (ret)
+		return ret;
+	p.size = sizeof(p);
+	p.offset = req->offset;
+	p.tags = (uintptr_t)req->tags;
+	p.queue_id = req->queue_id;
+	p.max_msgs = req->max_msgs > KMQ_PULL_MSGS_MAX ? KMQ_PULL_MSGS_MAX :
+		     req->max_msgs;
+	p.max_bytes = req->max_bytes;
+	ret = kb_ioctl(h, KMQ_IOC_PULL_PREPARE, &p, "pull prepare", true);
+	if (ret)
+		return ret;
+	res->status = p.status;
+	res->next_offset = p.next_offset;
+	res->min_offset = p.min_offset;
+	res->max_offset = p.max_offset;
+	res->count = p.count;
+	res->bytes = p.bytes;
+	pp->handle = p.handle;
+	pp->body_len = p.bytes;
+	pp->copy = copy;
+	return 0;
+}
+
+static int be_pull_send(void *h, const struct kmqd_prepared *pp, int sockfd,
+			const void *hdr, uint32_t hdr_len, uint64_t off,
+			uint64_t *sent)
+{
+	struct kb_store *b = h;
+	struct kmq_pull_send ps = {
+		.size = sizeof(ps),
+		.flags = KMQ_PULL_SEND_NONBLOCK |
+			 (pp->copy ? KMQ_PULL_SEND_COPY : 0),
+		.handle = pp->handle,
+		.sockfd = sockfd,
+		.hdr = (uintptr_t)hdr,
+		.hdr_len = hdr_len,
+		.offset = off,
+	};
+
+	if (ioctl(b->fd, KMQ_IOC_PULL_SEND, &ps) < 0)
+		return kb_err(-errno, "kmq.ko pull send: %s", strerror(errno));
+	*sent = ps.sent;
+	return 0;
+}
+
+static void be_pull_cancel(void *h, const struct kmqd_prepared *pp)
+{
+	struct kb_store *b = h;
+	struct kmq_pull_send ps = {
+		.size = sizeof(ps),
+		.flags = KMQ_PULL_SEND_CANCEL,
+		.handle = pp->handle,
+		.sockfd = -1,
+	};
+
+	/* -ENOENT: a failed send let go of it already. */
+	ioctl(b->fd, KMQ_IOC_PULL_SEND, &ps);
 }
 
 static int be_queue_offsets(void *h, const char *topic, uint32_t queue_id,
@@ -855,6 +945,9 @@ const struct kmqd_backend_ops kmqd_backend_kernel = {
 	.append_async = be_append_async,
 	.read = be_read,
 	.release = be_release,
+	.pull_prepare = be_pull_prepare,
+	.pull_send = be_pull_send,
+	.pull_cancel = be_pull_cancel,
 	.queue_offsets = be_queue_offsets,
 	.read_at = be_read_at,
 	.flush = be_flush,

@@ -11,9 +11,11 @@
  *
  * A reply may carry file ranges (a pull's records, see
  * kmqd_conn_reply_files()): they go out with sendfile(), page-cache pages
- * handed to the socket by reference, never copied into kmqd. Bytes queued
- * after a range wait in the range's own buffer until it is sent, so the
- * stream keeps its order; a range whose socket is full waits for POLLOUT.
+ * handed to the socket by reference, never copied into kmqd. Or its whole
+ * frame goes out through its backend (kmqd_conn_reply_sender(): kmq.ko's
+ * PULL_SEND). Bytes queued after such a reply wait in its own buffer
+ * until it is sent, so the stream keeps its order; a reply whose socket
+ * is full waits for POLLOUT.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -83,12 +85,17 @@ struct kmqd_waiter {
 };
 
 /*
- * struct kmqd_fchunk - the file ranges of one reply queued on a
- * connection, then the bytes queued after them; one allocation per reply.
- * @after: bytes queued after the ranges
+ * struct kmqd_fchunk - one reply queued on a connection whose body is not
+ * in kmqd's memory, then the bytes queued after it; one allocation per
+ * reply. Either file ranges (@n of them, the frame's start already in
+ * the bytes before) or a frame sender (@snd.send set, @n 0, the frame's
+ * start in @hdr).
+ * @after: bytes queued after the reply
  * @n: ranges in @r
  * @cur: the range being sent; those before it are sent and released
- * @done: bytes of @r[@cur] already sent
+ * @done: bytes of @r[@cur] already sent, or of the sender's frame
+ * @hdr: the sender's frame start (length prefix and header)
+ * @snd: the frame sender; its done is called once, then .send is NULL
  * @r: the ranges; each one's release is called once it is sent or dropped
  */
 struct kmqd_fchunk {
@@ -97,6 +104,8 @@ struct kmqd_fchunk {
 	unsigned int n;
 	unsigned int cur;
 	uint32_t done;
+	struct kmq_buf hdr;
+	struct kmqd_frame_sender snd;
 	struct kmqd_file_range r[];
 };
 
@@ -266,12 +275,15 @@ void kmqd_delivery_stats(uint64_t *sendfile_bytes, uint64_t *copy_bytes)
 	*copy_bytes = atomic_load(&kmqd_copy_bytes);
 }
 
-/* Release the ranges of @f not yet sent, and free it. */
+/* Release the ranges of @f not yet sent, or its sender, and free it. */
 static void kmqd_fchunk_free(struct kmqd_fchunk *f)
 {
 	for (; f->cur < f->n; f->cur++)
 		if (f->r[f->cur].release)
 			f->r[f->cur].release(f->r[f->cur].arg);
+	if (f->snd.send)
+		f->snd.done(f->snd.arg, f->snd.cookie, false);
+	kmq_buf_free(&f->hdr);
 	kmq_buf_free(&f->after);
 	free(f);
 }
@@ -493,15 +505,58 @@ static void kmqd_arm_recv(struct kmqd_conn *c)
 }
 
 /*
- * Send the ranges that head the file queue with sendfile() until they are
- * done or the socket is full; each range is released once sent. Return:
- * 1 when the reply's ranges are done (popped, its trailing bytes now
- * pending), 0 when the caller must wait for POLLOUT, or a negative errno
- * (the connection is closed).
+ * Send the frame of the sender that heads the file queue until it is out
+ * or the socket is full. Return: 1 when it is out (its done called), 0
+ * when the caller must wait for POLLOUT, or a negative errno.
+ */
+static int kmqd_send_frame(struct kmqd_conn *c, struct kmqd_fchunk *f)
+{
+	uint64_t total = f->hdr.len + (uint64_t)f->snd.body_len;
+
+	while (f->done < total) {
+		uint64_t sent = f->done, body;
+		bool first = !f->done;
+		int ret;
+
+		ret = f->snd.send(f->snd.arg, f->snd.cookie, c->fd,
+				  first ? f->hdr.data : NULL,
+				  first ? f->hdr.len : 0, f->done, &sent);
+		if (sent > f->done && sent <= total) {
+			/* Body bytes of this call: those past the header. */
+			body = sent - (f->done > f->hdr.len ? f->done :
+				       f->hdr.len);
+			if (sent > f->hdr.len)
+				atomic_fetch_add(f->snd.zero_copy ?
+						 &kmqd_sendfile_bytes :
+						 &kmqd_copy_bytes, body);
+			c->fq_bytes -= sent - f->done;
+			f->done = sent;
+			c->send_progress_ms = kmqd_mono_ms();
+		}
+		if (ret == -EAGAIN)
+			return 0;
+		if (ret && ret != -EINTR)
+			return ret;
+		/* Part went: the socket is full, wait for room. */
+		if (!ret && f->done < total)
+			return 0;
+	}
+	f->snd.send = NULL;
+	f->snd.done(f->snd.arg, f->snd.cookie, true);
+	return 1;
+}
+
+/*
+ * Send the reply that heads the file queue: its ranges with sendfile()
+ * (each released once sent) or its frame through its sender, until it is
+ * done or the socket is full. Return: 1 when the reply is done (popped,
+ * its trailing bytes now pending), 0 when the caller must wait for
+ * POLLOUT, or a negative errno (the connection is closed).
  */
 static int kmqd_send_file(struct kmqd_conn *c)
 {
 	struct kmqd_fchunk *f = c->fq;
+	int ret;
 
 	if (!c->nonblock) {
 		int fl = fcntl(c->fd, F_GETFL);
@@ -509,6 +564,11 @@ static int kmqd_send_file(struct kmqd_conn *c)
 		if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0)
 			return -errno;
 		c->nonblock = true;
+	}
+	if (f->snd.send) {
+		ret = kmqd_send_frame(c, f);
+		if (ret <= 0)
+			return ret;
 	}
 	for (; f->cur < f->n; f->cur++, f->done = 0) {
 		struct kmqd_file_range *r = &f->r[f->cur];
@@ -536,7 +596,7 @@ static int kmqd_send_file(struct kmqd_conn *c)
 	c->fq = f->next;
 	if (!c->fq)
 		c->fq_tail = NULL;
-	/* pending is empty here: bytes after the ranges come next. */
+	/* pending is empty here: bytes after the reply come next. */
 	c->fq_bytes -= f->after.len;
 	kmq_buf_free(&c->pending);
 	c->pending = f->after;
@@ -558,7 +618,8 @@ static void kmqd_arm_send(struct kmqd_conn *c)
 			c->send_progress_ms = kmqd_mono_ms();
 		ret = kmqd_send_file(c);
 		if (ret < 0) {
-			log_warn("%s: sendfile: %s", c->peer, strerror(-ret));
+			log_warn("%s: sending a reply's body: %s", c->peer,
+				 strerror(-ret));
 			kmqd_conn_close(c);
 			return;
 		}
@@ -604,17 +665,10 @@ static size_t kmqd_out_queued(struct kmqd_conn *c)
 	return c->sending.len - c->sent + c->pending.len + c->fq_bytes;
 }
 
-static int kmqd_conn_queue(struct kmqd_conn *c, const struct kmq_rmt_cmd *cmd,
-			   const struct iovec *iov, unsigned int n,
-			   size_t extra)
+/* Whether more may be queued on @c: -EPIPE if not (closed, or closing). */
+static int kmqd_conn_may_queue(struct kmqd_conn *c)
 {
-	struct kmq_buf *out = kmqd_out_tail(c);
-	size_t before = out->len, body_len = extra, queued;
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < n; i++)
-		body_len += iov[i].iov_len;
+	size_t queued;
 
 	if (c->closing)
 		return -EPIPE;
@@ -625,6 +679,24 @@ static int kmqd_conn_queue(struct kmqd_conn *c, const struct kmq_rmt_cmd *cmd,
 		kmqd_conn_abort(c);
 		return -EPIPE;
 	}
+	return 0;
+}
+
+static int kmqd_conn_queue(struct kmqd_conn *c, const struct kmq_rmt_cmd *cmd,
+			   const struct iovec *iov, unsigned int n,
+			   size_t extra)
+{
+	struct kmq_buf *out = kmqd_out_tail(c);
+	size_t before = out->len, body_len = extra;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++)
+		body_len += iov[i].iov_len;
+
+	ret = kmqd_conn_may_queue(c);
+	if (ret)
+		return ret;
 	ret = body_len > UINT32_MAX ? -EMSGSIZE :
 	      kmq_rmt_encode(out, cmd, body_len);
 	for (i = 0; !ret && i < n; i++)
@@ -693,6 +765,36 @@ int kmqd_conn_reply_files(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
 		c->fq = f;
 	c->fq_tail = f;
 	c->fq_bytes += body;
+	kmqd_arm_send(c);
+	return 0;
+}
+
+int kmqd_conn_reply_sender(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
+			   const struct kmqd_frame_sender *s)
+{
+	struct kmqd_fchunk *f;
+	int ret;
+
+	ret = kmqd_conn_may_queue(c);
+	if (ret)
+		return ret;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	ret = kmq_rmt_encode(&f->hdr, resp, s->body_len);
+	if (ret) {
+		kmq_buf_free(&f->hdr);
+		free(f);
+		return ret;
+	}
+	/* Queued: from now on the sender's done is called once. */
+	f->snd = *s;
+	if (c->fq_tail)
+		c->fq_tail->next = f;
+	else
+		c->fq = f;
+	c->fq_tail = f;
+	c->fq_bytes += f->hdr.len + (size_t)s->body_len;
 	kmqd_arm_send(c);
 	return 0;
 }

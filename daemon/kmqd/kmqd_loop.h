@@ -95,9 +95,50 @@ struct kmqd_file_range {
 int kmqd_conn_reply_files(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
 			  const struct kmqd_file_range *r, unsigned int n);
 
+/**
+ * struct kmqd_frame_sender - a reply whose whole frame (its start, then
+ * a body the store holds) a backend sends itself: kmq.ko's PULL_SEND,
+ * which lends page-cache pages to the socket.
+ * @send: send the frame from its byte @off on the non-blocking socket
+ *	@sockfd; @hdr and @hdr_len are the frame's start (length prefix and
+ *	header) when @off is 0, NULL and 0 after. Sets *@sent to the bytes
+ *	of the frame out so far. Return: 0 (progress, maybe the whole
+ *	frame), -EAGAIN (nothing went: wait for room), or another -errno
+ *	(the connection closes)
+ * @done: called once: @whole when the frame is out (loop thread), else
+ *	the reply was dropped with its connection (any thread) and the
+ *	backend lets go of the body
+ * @arg: for both
+ * @cookie: for both (the backend's handle)
+ * @body_len: bytes of the body
+ * @zero_copy: the body goes by reference (counted with sendfile's bytes),
+ *	not copied
+ */
+struct kmqd_frame_sender {
+	int (*send)(void *arg, uint64_t cookie, int sockfd, const void *hdr,
+		    uint32_t hdr_len, uint64_t off, uint64_t *sent);
+	void (*done)(void *arg, uint64_t cookie, bool whole);
+	void *arg;
+	uint64_t cookie;
+	uint32_t body_len;
+	bool zero_copy;
+};
+
+/*
+ * kmqd_conn_reply_sender() - queue @resp's frame with a body of
+ * @s->body_len bytes that @s sends: its first call comes when every byte
+ * queued before it is out, on the loop thread, and right away when the
+ * connection has nothing queued (one system call for the whole frame).
+ * On success @s->done is called once; on error it is not, nothing was
+ * queued and the caller still owns the body.
+ */
+int kmqd_conn_reply_sender(struct kmqd_conn *c, const struct kmq_rmt_cmd *resp,
+			   const struct kmqd_frame_sender *s);
+
 /*
  * kmqd_delivery_stats() - record bytes sent to consumers since start: by
- * sendfile (zero copy) and copied through a send buffer.
+ * reference (zero copy: sendfile, or kmq.ko's PULL_SEND) and copied
+ * through a send buffer.
  */
 void kmqd_delivery_stats(uint64_t *sendfile_bytes, uint64_t *copy_bytes);
 

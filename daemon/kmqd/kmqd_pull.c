@@ -8,8 +8,14 @@
  * which runs the pull again and answers: a parked pull is answered the
  * moment a message arrives, not on a periodic scan. The loops' 250 ms tick
  * answers PULL_NOT_FOUND (19) to pulls whose suspendTimeoutMillis passed.
+ *
+ * Found records leave by the backend's zero-copy path: on kmq.ko the pull
+ * is prepared in the module and its whole frame sent by the module
+ * (two system calls a pull); on the userspace store its ranges go by
+ * sendfile(). transferMsgByHeap copies them instead.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,10 +156,67 @@ static bool kmqd_pull_send(struct kmqd_pull *p, const struct kmq_rmt_cmd *resp,
 	return false;
 }
 
-/* Answer @p; with @ranges (FOUND), return true if they were handed over. */
+/*
+ * A prepared pull travels as its handle and copy flag in the sender's
+ * cookie: the connection holds no other memory for it.
+ */
+static uint64_t kmqd_prepared_cookie(const struct kmqd_prepared *pp)
+{
+	return pp->handle | (uint64_t)pp->copy << 32;
+}
+
+static void kmqd_prepared_of(uint64_t cookie, struct kmqd_prepared *pp)
+{
+	pp->handle = (uint32_t)cookie;
+	pp->body_len = 0;
+	pp->copy = cookie >> 32;
+}
+
+static int kmqd_prepared_send(void *arg, uint64_t cookie, int sockfd,
+			      const void *hdr, uint32_t hdr_len, uint64_t off,
+			      uint64_t *sent)
+{
+	struct kmqd_prepared pp;
+
+	kmqd_prepared_of(cookie, &pp);
+	return kmqd_st_pull_send(arg, &pp, sockfd, hdr, hdr_len, off, sent);
+}
+
+static void kmqd_prepared_done(void *arg, uint64_t cookie, bool whole)
+{
+	struct kmqd_prepared pp;
+
+	if (whole)
+		return;		/* the backend let go of it once sent */
+	kmqd_prepared_of(cookie, &pp);
+	kmqd_st_pull_cancel(arg, &pp);
+}
+
+/* Queue a prepared pull's frame. Return: true if the connection took it. */
+static bool kmqd_pull_send_prepared(struct kmqd_pull *p,
+				    const struct kmq_rmt_cmd *resp,
+				    const struct kmqd_prepared *pp)
+{
+	struct kmqd_frame_sender s = {
+		.send = kmqd_prepared_send,
+		.done = kmqd_prepared_done,
+		.arg = kmqd_brk->store,
+		.cookie = kmqd_prepared_cookie(pp),
+		.body_len = pp->body_len,
+		.zero_copy = !pp->copy,
+	};
+
+	return !kmqd_conn_reply_sender(p->conn, resp, &s);
+}
+
+/*
+ * Answer @p; with @ranges or @pp (FOUND), return true if they were handed
+ * over to the connection.
+ */
 static bool kmqd_pull_answer(struct kmqd_pull *p, int code,
 			     const struct kmq_read_result *r, int64_t next,
-			     const struct kmq_range *ranges)
+			     const struct kmq_range *ranges,
+			     const struct kmqd_prepared *pp)
 {
 	struct kmq_rmt_cmd req = {
 		.code = KMQ_REQ_PULL_MESSAGE,
@@ -171,7 +234,9 @@ static bool kmqd_pull_answer(struct kmqd_pull *p, int code,
 	kmq_rmt_set_extf(&resp, "maxOffset", "%llu",
 			 (unsigned long long)r->max_offset);
 	kmq_rmt_set_ext(&resp, "suggestWhichBrokerId", "0");
-	if (ranges && r->nranges)
+	if (pp)
+		taken = kmqd_pull_send_prepared(p, &resp, pp);
+	else if (ranges && r->nranges)
 		taken = kmqd_pull_send(p, &resp, r, ranges);
 	else
 		kmqd_conn_reply(p->conn, &resp, NULL, 0);
@@ -187,6 +252,36 @@ static void kmqd_park(struct kmqd_pull *p)
 	p->next = kmqd_parked[b];
 	kmqd_parked[b] = p;
 	pthread_mutex_unlock(&kmqd_park_lock);
+}
+
+/*
+ * Look @rq's records up: prepared in the backend when it sends them
+ * itself (*@prepared), else as @ranges. A backend out of prepared pulls
+ * (-ENOBUFS) is read from instead.
+ */
+static int kmqd_pull_lookup(const struct kmq_read_req *rq,
+			    struct kmq_range *ranges, uint32_t max_ranges,
+			    struct kmq_read_result *r,
+			    struct kmqd_prepared *pp, bool *prepared)
+{
+	static atomic_bool warned;
+	struct kmqd_store *st = kmqd_brk->store;
+	int ret;
+
+	*prepared = false;
+	if (kmqd_st_can_prepare(st)) {
+		ret = kmqd_st_pull_prepare(st, rq,
+					   kmqd_brk->opts.transfer_by_heap, r,
+					   pp);
+		if (ret != -ENOBUFS) {
+			*prepared = !ret && r->count;
+			return ret;
+		}
+		if (!atomic_exchange(&warned, true))
+			log_warn("pull %s/%u: %s; copying pulls while the store holds too many",
+				 rq->topic, rq->queue_id, kmqd_st_errmsg());
+	}
+	return kmqd_st_read(st, rq, ranges, max_ranges, r);
 }
 
 /*
@@ -206,14 +301,16 @@ static void kmqd_pull_run(struct kmqd_pull *p)
 		.ntags = p->ntags,
 	};
 	struct kmq_read_result r;
+	struct kmqd_prepared pp;
+	bool prepared;
 	int ret;
 
 	if (!kmqd_conn_is_open(p->conn)) {
 		kmqd_pull_free(p);
 		return;
 	}
-	ret = kmqd_st_read(kmqd_brk->store, &rq, ranges, ARRAY_SIZE(ranges),
-			   &r);
+	ret = kmqd_pull_lookup(&rq, ranges, ARRAY_SIZE(ranges), &r, &pp,
+			       &prepared);
 	if (ret) {
 		struct kmq_rmt_cmd req = {
 			.code = KMQ_REQ_PULL_MESSAGE, .opaque = p->opaque,
@@ -230,23 +327,28 @@ static void kmqd_pull_run(struct kmqd_pull *p)
 	switch (r.status) {
 	case KMQ_READ_FOUND:
 		kmqd_stats_get(p->group, p->topic, r.count);
-		if (!kmqd_pull_answer(p, KMQ_RESP_SUCCESS, &r, r.next_offset,
-				      ranges))
+		if (kmqd_pull_answer(p, KMQ_RESP_SUCCESS, &r, r.next_offset,
+				     prepared ? NULL : ranges,
+				     prepared ? &pp : NULL))
+			break;
+		if (prepared)
+			kmqd_st_pull_cancel(kmqd_brk->store, &pp);
+		else
 			kmqd_st_release(kmqd_brk->store, ranges, r.nranges);
 		break;
 	case KMQ_READ_NO_MATCH:
 		kmqd_pull_answer(p, KMQ_RESP_PULL_RETRY_IMMEDIATELY, &r,
-				 r.next_offset, NULL);
+				 r.next_offset, NULL, NULL);
 		break;
 	case KMQ_READ_OFFSET_TOO_SMALL:
 	case KMQ_READ_OFFSET_OVERFLOW:
 		kmqd_pull_answer(p, KMQ_RESP_PULL_OFFSET_MOVED, &r,
-				 r.next_offset, NULL);
+				 r.next_offset, NULL, NULL);
 		break;
 	case KMQ_READ_NO_MESSAGE:
 		if (p->offset) {
 			kmqd_pull_answer(p, KMQ_RESP_PULL_OFFSET_MOVED, &r, 0,
-					 NULL);
+					 NULL, NULL);
 			break;
 		}
 		fallthrough;
@@ -262,7 +364,7 @@ static void kmqd_pull_run(struct kmqd_pull *p)
 			return;
 		}
 		kmqd_pull_answer(p, KMQ_RESP_PULL_NOT_FOUND, &r, p->offset,
-				 NULL);
+				 NULL, NULL);
 		break;
 	}
 	kmqd_pull_free(p);
