@@ -6,6 +6,8 @@
  *
  *   12  QUERY_MESSAGE                 not supported: no index yet
  *   21  GET_ALL_TOPIC_CONFIG          TopicConfigSerializeWrapper
+ *   25  UPDATE_BROKER_CONFIG          kmqd_brokercfg.c
+ *   26  GET_BROKER_CONFIG             kmqd_brokercfg.c
  *   28  GET_BROKER_RUNTIME_INFO       kmqd_stats.c
  *   41  LOCK_BATCH_MQ, 42 UNLOCK_...   kmqd_lock.c
  *   200, 201, 207 subscription groups kmqd_subgroup.c
@@ -471,6 +473,9 @@ bool kmqd_admin_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req)
 	case KMQ_REQ_GET_ALL_TOPIC_CONFIG:
 		kmqd_all_topic_config_handle(c, req);
 		break;
+	case KMQ_REQ_UPDATE_BROKER_CONFIG:
+	case KMQ_REQ_GET_BROKER_CONFIG:
+		return kmqd_brokercfg_handle(c, req);
 	case KMQ_REQ_GET_BROKER_RUNTIME_INFO:
 		kmqd_runtime_info_handle(c, req);
 		break;

@@ -3,6 +3,7 @@
  * kmqd_admin.h - the broker's administration and orderly-consumption
  * requests (what mqadmin and an orderly push consumer send), shared by:
  * kmqd_admin.c (dispatch; 12, 21, 202, 203, 208, 215, 222),
+ * kmqd_brokercfg.c (25, 26: the broker's configuration),
  * kmqd_lock.c (41, 42: queue locks), kmqd_subgroup.c (200, 201, 207 and
  * config/subscriptionGroup.json), kmqd_stats.c (28 and the counters
  * behind it), kmqd_mqmap.c (maps keyed by message queues, as fastjson
@@ -22,6 +23,8 @@
 
 /* Request codes of this part (RocketMQ's RequestCode numbers). */
 #define KMQ_REQ_GET_ALL_TOPIC_CONFIG			21
+#define KMQ_REQ_UPDATE_BROKER_CONFIG			25
+#define KMQ_REQ_GET_BROKER_CONFIG			26
 #define KMQ_REQ_GET_BROKER_RUNTIME_INFO			28
 #define KMQ_REQ_LOCK_BATCH_MQ				41
 #define KMQ_REQ_UNLOCK_BATCH_MQ				42
@@ -56,6 +59,12 @@ void kmqd_reply_json(struct kmqd_conn *c, const struct kmq_rmt_cmd *req,
 /* kmqd_admin.c: a body answer of @len bytes of @text. */
 void kmqd_reply_body(struct kmqd_conn *c, const struct kmq_rmt_cmd *req,
 		     const char *text, size_t len);
+
+/*
+ * kmqd_brokercfg.c: 26 GET_BROKER_CONFIG and 25 UPDATE_BROKER_CONFIG.
+ * Return: true when @req is one of them (answered).
+ */
+bool kmqd_brokercfg_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req);
 
 /* kmqd_lock.c */
 void kmqd_lock_batch_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req);

@@ -136,7 +136,8 @@ static bool kmqd_pull_send(struct kmqd_pull *p, const struct kmq_rmt_cmd *resp,
 	if (n > ARRAY_SIZE(iov))
 		n = ARRAY_SIZE(iov);
 	/* A FOUND read: at least one range. */
-	if (!kmqd_brk->opts.transfer_by_heap && ranges[0].fd >= 0) {
+	if (!__atomic_load_n(&kmqd_brk->opts.transfer_by_heap,
+			     __ATOMIC_RELAXED) && ranges[0].fd >= 0) {
 		i = 0;
 		do {
 			fr[i].fd = ranges[i].fd;
@@ -270,9 +271,11 @@ static int kmqd_pull_lookup(const struct kmq_read_req *rq,
 
 	*prepared = false;
 	if (kmqd_st_can_prepare(st)) {
+		/* UPDATE_BROKER_CONFIG (25) may change it meanwhile. */
 		ret = kmqd_st_pull_prepare(st, rq,
-					   kmqd_brk->opts.transfer_by_heap, r,
-					   pp);
+					   __atomic_load_n(&kmqd_brk->opts.transfer_by_heap,
+							   __ATOMIC_RELAXED),
+					   r, pp);
 		if (ret != -ENOBUFS) {
 			*prepared = !ret && r->count;
 			return ret;

@@ -109,7 +109,7 @@ static int kmqd_send_error_code(int err)
 static bool kmqd_send_header(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 			     struct kmq_msg *m)
 {
-	int64_t qid, sys, born, flag, recons, dq;
+	int64_t qid, sys, born, flag, recons, dq, maxq;
 	struct kmq_topic_info ti;
 	const char *topic;
 	int ret;
@@ -135,9 +135,13 @@ static bool kmqd_send_header(struct kmqd_conn *c, struct kmq_rmt_cmd *req,
 			    "topic name longer than %d bytes", KMQ_TOPIC_MAX_V1);
 		return false;
 	}
-	if (dq < 1 || dq > kmqd_brk->opts.default_queues)
-		dq = kmqd_brk->opts.default_queues;
-	ret = kmqd_topic_ensure(topic, dq, kmqd_brk->opts.auto_create_topic,
+	/* UPDATE_BROKER_CONFIG (25) may change these meanwhile. */
+	maxq = __atomic_load_n(&kmqd_brk->opts.default_queues, __ATOMIC_RELAXED);
+	if (dq < 1 || dq > maxq)
+		dq = maxq;
+	ret = kmqd_topic_ensure(topic, dq,
+				__atomic_load_n(&kmqd_brk->opts.auto_create_topic,
+						__ATOMIC_RELAXED),
 				&ti);
 	if (ret) {
 		kmqd_replyf(c, req, kmqd_send_error_code(ret),

@@ -8,8 +8,10 @@
  * connections (203), consume stats (208), the name server's topic list
  * (206) and topic deletion (215, 216), reset of offsets by time (222, and
  * the 220 an online consumer gets), all topic configs (21) and QUERY_MESSAGE
- * (12, unsupported): each with its answers and its errors (code and
- * remark), then a restart keeping the subscription groups.
+ * (12, unsupported), the broker's configuration (26, and 25 changing
+ * what can change while kmqd runs, all or nothing): each with its answers
+ * and its errors (code and remark), then a restart keeping the
+ * subscription groups and dropping the configuration changes.
  *
  * Maps keyed by message queues come in fastjson's shape ({{mq}:value});
  * mq_json() reads them, so the test also pins that shape.
@@ -22,6 +24,8 @@
 enum {
 	KD_QUERY_MESSAGE = 12,
 	KD_GET_ALL_TOPIC_CONFIG = 21,
+	KD_UPDATE_BROKER_CONFIG = 25,
+	KD_GET_BROKER_CONFIG = 26,
 	KD_LOCK_BATCH_MQ = 41,
 	KD_UNLOCK_BATCH_MQ = 42,
 	KD_UPDATE_AND_CREATE_SUBSCRIPTIONGROUP = 200,
@@ -1219,12 +1223,330 @@ static void test_locks(void)
 	close(fb);
 }
 
+/* ---- 25, 26 ------------------------------------------------------------- */
+
+/*
+ * 26 GET_BROKER_CONFIG: the body's "key=value" lines as {key: value}, the
+ * version extField's counter and timestamp. @sorted: every line had a
+ * separator and the keys came in increasing order. NULL (and a failed
+ * check) when the call fails.
+ */
+static json_t *broker_config(int fd, long long *counter, long long *stamp,
+			     bool *sorted)
+{
+	char prev[128] = "", *text, *line, *save = NULL;
+	struct kd_frame f;
+	json_t *cfg, *ver;
+	int ret;
+
+	ret = call_body(fd, &f, KD_GET_BROKER_CONFIG, NULL);
+	if (ret) {
+		is_int(ret, 0, "26 GET_BROKER_CONFIG answers SUCCESS (%s)",
+		       kd_remark(&f));
+		kd_frame_free(&f);
+		return NULL;
+	}
+	ver = json_loads(kmq_rmt_ext(&f.cmd, "version") ?
+			 kmq_rmt_ext(&f.cmd, "version") : "", 0, NULL);
+	*counter = jint(ver, "counter");
+	*stamp = jint(ver, "timestamp");
+	if (!json_object_get(ver, "stateVersion"))
+		*counter = -1;
+	json_decref(ver);
+	text = strndup((const char *)f.cmd.body, f.cmd.body_len);
+	cfg = json_object();
+	*sorted = text && f.cmd.body_len && text[f.cmd.body_len - 1] == '\n';
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+
+		if (!eq) {
+			*sorted = false;
+			continue;
+		}
+		*eq = '\0';
+		if (strcmp(prev, line) >= 0)
+			*sorted = false;
+		snprintf(prev, sizeof(prev), "%s", line);
+		json_object_set_new(cfg, line, json_string(eq + 1));
+	}
+	free(text);
+	kd_frame_free(&f);
+	return cfg;
+}
+
+/* 25 with @body; the code, the remark in @remark. */
+static int update_config(int fd, const char *body, size_t len, char *remark,
+			 size_t rlen)
+{
+	struct kd_frame f;
+	int ret;
+
+	ret = kd_callv(fd, &f, KD_UPDATE_BROKER_CONFIG, body, len, NULL);
+	snprintf(remark, rlen, "%s", kd_remark(&f));
+	kd_frame_free(&f);
+	return ret;
+}
+
+static int update_str(int fd, const char *body, char *remark, size_t rlen)
+{
+	return update_config(fd, body, strlen(body), remark, rlen);
+}
+
+/* readQueueNums of @topic in 21's table, -1 when it is not there. */
+static long long topic_queues(int fd, const char *topic)
+{
+	struct kd_frame f;
+	long long n = -1;
+	json_t *doc;
+
+	if (!call_body(fd, &f, KD_GET_ALL_TOPIC_CONFIG, NULL)) {
+		doc = kd_body_json(&f);
+		n = jint(json_object_get(json_object_get(doc,
+							 "topicConfigTable"),
+					 topic), "readQueueNums");
+		json_decref(doc);
+	}
+	kd_frame_free(&f);
+	return n;
+}
+
+/* A refused 25: its code, a remark naming @needle, and nothing changed. */
+struct bad_update {
+	const char *body;
+	int code;
+	const char *needle;
+	const char *what;
+};
+
+/*
+ * Pull BcLoud's queue 0 from its start: its 3 records; in @copied and
+ * @by_ref how much 28's kmqPullCopyBytes and kmqPullSendfileBytes grew.
+ */
+static void pull_path(int fd, long long *copied, long long *by_ref)
+{
+	struct kd_pull_args a = {
+		.group = "BcG", .topic = "BcLoud", .queue_id = 0,
+		.offset = 0, .max_msgs = 32,
+	};
+	json_t *t0 = kd_runtime_table(fd), *t1;
+	struct kd_pulled p;
+	int nrec = -1;
+
+	if (!kd_pull(fd, &a, &p, KD_TIMEOUT_MS))
+		nrec = kd_records(p.body, p.body_len, NULL, 0);
+	kd_pulled_free(&p);
+	is_int(nrec, 3, "the pull gets BcLoud's 3 records");
+	t1 = kd_runtime_table(fd);
+	*copied = kv_int(t1, "kmqPullCopyBytes") -
+		  kv_int(t0, "kmqPullCopyBytes");
+	*by_ref = kv_int(t1, "kmqPullSendfileBytes") -
+		  kv_int(t0, "kmqPullSendfileBytes");
+	json_decref(t0);
+	json_decref(t1);
+}
+
+static const struct bad_update bad25[] = {
+	{ "defaultTopicQueueNums=4\nbrokerName=broker-z\n", KD_NO_PERMISSION,
+	  "brokerName cannot change while kmqd runs",
+	  "a read-only key after a good one" },
+	{ "mappedFileSizeCommitLog=1073741824\n", KD_NO_PERMISSION,
+	  "mappedFileSizeCommitLog cannot change",
+	  "RocketMQ's spelling of a read-only key" },
+	{ "storePathRootDir=/tmp/elsewhere\n", KD_NO_PERMISSION,
+	  "storePathRootDir cannot change", "the store's directory" },
+	{ "autoCreateTopicEnable=false\nnoSuchKey=1\n", KD_SYSTEM_ERROR,
+	  "unknown key \"noSuchKey\"", "an unknown key after a good one" },
+	{ "brokerPermission=6\n", KD_SYSTEM_ERROR,
+	  "brokerPermission is a RocketMQ key kmq does not support",
+	  "a RocketMQ key kmq does not have" },
+	{ "defaultTopicQueueNums=0\n", KD_SYSTEM_ERROR,
+	  "defaultTopicQueueNums: bad value \"0\": expected an integer from 1 to 1024",
+	  "a value out of range" },
+	{ "transferMsgByHeap=yes\n", KD_SYSTEM_ERROR,
+	  "transferMsgByHeap: bad value \"yes\"", "a boolean that is not one" },
+	{ "logLevel=loud\n", KD_SYSTEM_ERROR, "logLevel: bad value \"loud\"",
+	  "an unknown log level" },
+	{ "autoCreateTopicEnable=true\\\n", KD_SYSTEM_ERROR,
+	  "line 1: backslash escapes are not supported", "an escape" },
+	{ "autocreatetopicenable=false\n", KD_SYSTEM_ERROR,
+	  "did you mean autoCreateTopicEnable?", "a key in the wrong case" },
+};
+
+static void test_broker_config(void)
+{
+	long long c0, c1, ts0, ts1, copied, by_ref;
+	char remark[1024], *big;
+	int fd = conn(srv.port), ret;
+	json_t *cfg, *cfg2;
+	char want[PATH_MAX];
+	struct kd_sent s;
+	bool sorted;
+	size_t i;
+
+	cfg = broker_config(fd, &c0, &ts0, &sorted);
+	ok(cfg && sorted,
+	   "26: a body of sorted key=value lines, one per line");
+	ok(c0 >= 0 && ts0 > 0 && ts0 <= (long long)kd_now_ms(),
+	   "26: extField version is a DataVersion (counter %lld, timestamp %lld)",
+	   c0, ts0);
+	ok(!strcmp(jstr(cfg, "brokerName"), BROKER) &&
+	   !strcmp(jstr(cfg, "brokerClusterName"), "DefaultCluster") &&
+	   !strcmp(jstr(cfg, "brokerId"), "0"),
+	   "26: brokerName, brokerClusterName, brokerId");
+	snprintf(want, sizeof(want), "%u", srv.port);
+	ok(!strcmp(jstr(cfg, "listenPort"), want) &&
+	   !strcmp(jstr(cfg, "listenAddr"), "127.0.0.1") &&
+	   !strcmp(jstr(cfg, "brokerIP1"), "127.0.0.1"),
+	   "26: listenPort %s, listenAddr, brokerIP1", jstr(cfg, "listenPort"));
+	snprintf(want, sizeof(want), "127.0.0.1:%u", srv.ns_port);
+	ok(!strcmp(jstr(cfg, "namesrvAddr"), want),
+	   "26: namesrvAddr %s (kmqd all's own)", jstr(cfg, "namesrvAddr"));
+	ok(!strcmp(jstr(cfg, "storePathRootDir"), srv.store) &&
+	   !strcmp(jstr(cfg, "flushDiskType"), "ASYNC_FLUSH"),
+	   "26: storePathRootDir and flushDiskType");
+	ok(!strcmp(jstr(cfg, "mapedFileSizeCommitLog"), "16777216") &&
+	   !strcmp(jstr(cfg, "mappedFileSizeCommitLog"), "16777216"),
+	   "26: mapedFileSizeCommitLog, also as RocketMQ 4.9 spells it");
+	ok(!strcmp(jstr(cfg, "autoCreateTopicEnable"), "true") &&
+	   !strcmp(jstr(cfg, "defaultTopicQueueNums"), "8") &&
+	   !strcmp(jstr(cfg, "transferMsgByHeap"), "false") &&
+	   !strcmp(jstr(cfg, "maxMessageSize"), "4194304") &&
+	   !strcmp(jstr(cfg, "logLevel"), "info") &&
+	   !strcmp(jstr(cfg, "ioThreads"), "2") &&
+	   !strcmp(jstr(cfg, "fileReservedTime"), "72") &&
+	   !strcmp(jstr(cfg, "ringSegments"), "0"),
+	   "26: the defaults and the flags kmqd was started with");
+	ok(!strcmp(jstr(cfg, "storeBackend"), "kernel") ||
+	   (!strcmp(jstr(cfg, "storeBackend"), "userspace")),
+	   "26: storeBackend is the backend open, not auto (%s)",
+	   jstr(cfg, "storeBackend"));
+	if (access("/dev/kmq", F_OK))
+		ok(!strcmp(jstr(cfg, "storeBackend"), "userspace"),
+		   "26: no /dev/kmq: the userspace store");
+	ok(!json_object_get(cfg, "brokerRole") &&
+	   !json_object_get(cfg, "deleteWhen") &&
+	   !json_object_get(cfg, "logFile") &&
+	   !json_object_get(cfg, "namesrvListenPort"),
+	   "26: keys the broker does not keep are not guessed");
+	json_decref(cfg);
+
+	/* autoCreateTopicEnable off: a send to a new topic is refused. */
+	ret = update_str(fd, "autoCreateTopicEnable=false\n"
+			 "defaultTopicQueueNums=2\n", remark, sizeof(remark));
+	is_int(ret, 0, "25 autoCreateTopicEnable=false, defaultTopicQueueNums=2 (%s)",
+	       remark);
+	cfg = broker_config(fd, &c1, &ts1, &sorted);
+	ok(!strcmp(jstr(cfg, "autoCreateTopicEnable"), "false") &&
+	   !strcmp(jstr(cfg, "defaultTopicQueueNums"), "2"),
+	   "26 shows both new values");
+	ok(c1 == c0 + 1 && ts1 >= ts0,
+	   "26: the version's counter went %lld -> %lld", c0, c1);
+	json_decref(cfg);
+	ret = send_msg(fd, "BcNoAuto", 0, "refused", 0, &s);
+	ok(ret == KD_TOPIC_NOT_EXIST && strstr(s.remark, "BcNoAuto"),
+	   "a send to a new topic is now refused: 17 (%d %s)", ret, s.remark);
+	is_int(topic_queues(fd, "BcNoAuto"), -1, "... and no topic was made");
+
+	/* Back on, with ':' and blanks and a comment: 2 queues, not 4. */
+	ret = update_str(fd, "# back on\n  autoCreateTopicEnable : true\r\n",
+			 remark, sizeof(remark));
+	is_int(ret, 0, "25 with a comment, ':' and CRLF (%s)", remark);
+	is_int(send_msg(fd, "BcAuto", 0, "made", 0, &s), 0,
+	       "a send to a new topic creates it again");
+	is_int(topic_queues(fd, "BcAuto"), 2,
+	       "... with defaultTopicQueueNums=2 queues (the send asked 4)");
+
+	/* Refusals: the code, the key named, nothing applied. */
+	for (i = 0; i < ARRAY_SIZE(bad25); i++) {
+		ret = update_str(fd, bad25[i].body, remark, sizeof(remark));
+		is_int(ret, bad25[i].code, "25 refuses %s: %d", bad25[i].what,
+		       bad25[i].code);
+		ok(strstr(remark, bad25[i].needle) &&
+		   strstr(remark, "nothing changed"),
+		   "... remark \"%s\"", remark);
+	}
+	ret = update_config(fd, "logLevel=debug\0x=1\n", 19, remark,
+			    sizeof(remark));
+	ok(ret == KD_SYSTEM_ERROR && strstr(remark, "NUL byte"),
+	   "25 refuses a body with a NUL byte (%s)", remark);
+	big = malloc((64u << 10) + 2);
+	if (big) {
+		memset(big, '#', (64u << 10) + 1);
+		big[(64u << 10) + 1] = '\0';
+		ret = update_config(fd, big, (64u << 10) + 1, remark,
+				    sizeof(remark));
+		ok(ret == KD_SYSTEM_ERROR && strstr(remark, "more than 65536"),
+		   "25 refuses a body over 64 KiB (%s)", remark);
+		free(big);
+	}
+	cfg = broker_config(fd, &c1, &ts1, &sorted);
+	ok(!strcmp(jstr(cfg, "defaultTopicQueueNums"), "2") &&
+	   !strcmp(jstr(cfg, "autoCreateTopicEnable"), "true") &&
+	   !strcmp(jstr(cfg, "brokerName"), BROKER) &&
+	   !strcmp(jstr(cfg, "transferMsgByHeap"), "false") &&
+	   !strcmp(jstr(cfg, "logLevel"), "info") && c1 == c0 + 2,
+	   "after the refusals nothing changed, not even the keys before the bad one (counter %lld)",
+	   c1);
+	json_decref(cfg);
+	ret = update_str(fd, "", remark, sizeof(remark));
+	ok(!ret && strstr(remark, "no key given"),
+	   "25 with no body: SUCCESS, nothing to do (%s)", remark);
+	cfg = broker_config(fd, &c1, &ts1, &sorted);
+	is_int(c1, c0 + 2, "... and the version stays");
+	json_decref(cfg);
+
+	/* logLevel: warn hides the info line of a topic update. */
+	ret = update_str(fd, "logLevel=warn", remark, sizeof(remark));
+	is_int(ret, 0, "25 logLevel=warn (%s)", remark);
+	is_int(kd_create_topic(fd, "BcQuiet", 1), 0, "17 creates BcQuiet");
+	is_int(kd_log_count(&srv, "topic BcQuiet created"), 0,
+	       "... and at warn the log says nothing of it");
+	ret = update_str(fd, "logLevel=info\n", remark, sizeof(remark));
+	is_int(ret, 0, "25 logLevel=info");
+	is_int(kd_create_topic(fd, "BcLoud", 1), 0, "17 creates BcLoud");
+	is_int(kd_log_count(&srv, "topic BcLoud created"), 1,
+	       "... and at info the log has the line");
+
+	/* transferMsgByHeap: pulls copy, and still deliver. */
+	ret = update_str(fd, "transferMsgByHeap=true\n", remark,
+			 sizeof(remark));
+	is_int(ret, 0, "25 transferMsgByHeap=true");
+	cfg = broker_config(fd, &c1, &ts1, &sorted);
+	ok(!strcmp(jstr(cfg, "transferMsgByHeap"), "true"), "26 shows it");
+	json_decref(cfg);
+	for (i = 0; i < 3; i++)
+		send_msg(fd, "BcLoud", 0, "by heap", 0, &s);
+	pull_path(fd, &copied, &by_ref);
+	ok(copied > 0 && !by_ref,
+	   "a pull now copies its %lld bytes through kmqd (28: kmqPullCopyBytes +%lld, kmqPullSendfileBytes +%lld)",
+	   copied, copied, by_ref);
+	ret = update_str(fd, "transferMsgByHeap=false", remark, sizeof(remark));
+	is_int(ret, 0, "25 transferMsgByHeap=false");
+	pull_path(fd, &copied, &by_ref);
+	ok(by_ref > 0 && !copied,
+	   "... and back off, the records go by reference again (+%lld, copied +%lld)",
+	   by_ref, copied);
+	/* A change left in force: the restart test sees it go. */
+	ret = update_str(fd, "defaultTopicQueueNums=3", remark, sizeof(remark));
+	is_int(ret, 0, "25 defaultTopicQueueNums=3");
+	cfg = broker_config(fd, &c1, &ts1, &sorted);
+	cfg2 = broker_config(fd, &c0, &ts0, &sorted);
+	ok(cfg && cfg2 && json_equal(cfg, cfg2) && c0 == c1,
+	   "26 twice: the same answer");
+	json_decref(cfg);
+	json_decref(cfg2);
+	close(fd);
+}
+
 /* ---- restart ------------------------------------------------------------ */
 
 static void test_restart(void)
 {
+	long long counter = -1, stamp;
+	json_t *g, *cfg;
+	bool sorted;
 	int fd;
-	json_t *g;
 
 	is_int(kd_server_stop(&srv), 0, "SIGTERM: kmqd exits 0");
 	if (kd_server_start(&srv)) {
@@ -1232,6 +1554,12 @@ static void test_restart(void)
 		return;
 	}
 	fd = conn(srv.port);
+	cfg = broker_config(fd, &counter, &stamp, &sorted);
+	ok(cfg && counter == 0 &&
+	   !strcmp(jstr(cfg, "defaultTopicQueueNums"), "8") &&
+	   !strcmp(jstr(cfg, "autoCreateTopicEnable"), "true"),
+	   "after a restart 26 has the configuration kmqd started with (25's changes do not persist)");
+	json_decref(cfg);
 	g = subgroup(fd, "SgOn", NULL);
 	ok(g && json_is_true(json_object_get(g, "consumeEnable")),
 	   "after a restart 201 still has SgOn (from subscriptionGroup.json)");
@@ -1273,6 +1601,7 @@ int main(int argc, char **argv)
 	test_reset_offset();
 	test_delete_topic();
 	test_locks();
+	test_broker_config();
 	ok(kd_server_alive(&srv), "kmqd still running after the admin cases");
 	test_restart();
 	is_int(kd_server_stop(&srv), 0, "kmqd stops cleanly");

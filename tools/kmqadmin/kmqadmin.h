@@ -10,7 +10,7 @@
  * timestamps, names), kmqadmin_rpc.c (requests, cluster and route
  * lookups), kmqadmin_mqmap.c (fastjson maps keyed by message queues),
  * kmqadmin_topic.c, kmqadmin_cluster.c, kmqadmin_consumer.c,
- * kmqadmin_message.c (the subcommands).
+ * kmqadmin_message.c, kmqadmin_brokercfg.c (the subcommands).
  */
 #ifndef KMQADMIN_H
 #define KMQADMIN_H
@@ -114,6 +114,7 @@ extern const struct kadm_cmd kadm_topic_cmds[];
 extern const struct kadm_cmd kadm_cluster_cmds[];
 extern const struct kadm_cmd kadm_consumer_cmds[];
 extern const struct kadm_cmd kadm_message_cmds[];
+extern const struct kadm_cmd kadm_brokercfg_cmds[];
 
 /* kadm_opt_val() - the value of option @key, or NULL when not given. */
 static inline const char *kadm_opt_val(const struct kadm *k, char key)

@@ -24,7 +24,7 @@ enum {
 
 static const struct kadm_cmd *const kadm_groups[] = {
 	kadm_topic_cmds, kadm_cluster_cmds, kadm_consumer_cmds,
-	kadm_message_cmds,
+	kadm_message_cmds, kadm_brokercfg_cmds,
 };
 
 static const struct kadm_cmd *kadm_find(const char *name)

@@ -158,13 +158,13 @@ all=0
 for c in updateTopic deleteTopic topicList topicRoute topicStatus \
 	 clusterList brokerStatus consumerProgress queryMsgById \
 	 queryMsgByKey queryMsgByOffset resetOffsetByTime sendMessage \
-	 consumeMessage updateSubGroup; do
+	 consumeMessage updateSubGroup getBrokerConfig updateBrokerConfig; do
 	grep -q "^  $c " "$tmp/out" || all=1
 	"$KMQADMIN" "$c" -h >"$tmp/help" 2>&1 || all=1
 	grep -q "usage: kmqadmin $c" "$tmp/help" || all=1
 done
 [ $rc -eq 0 ] && [ $all -eq 0 ]
-ok $? "-h lists the 15 subcommands; each answers -h with its usage"
+ok $? "-h lists the 17 subcommands; each answers -h with its usage"
 
 adm topicStatus -n "$NS" -t AdmT -z
 err_is 2 "unknown option '-z'" "kmqadmin topicStatus -h"
@@ -322,6 +322,49 @@ ok $? "brokerStatus of an unreachable broker: exit 1 naming it"
 adm brokerStatus -n "$NS" -b nocolon
 err_is 2 "'nocolon': a broker address"
 ok $? "brokerStatus -b without a port: exit 2"
+
+# ---- getBrokerConfig, updateBrokerConfig ------------------------------
+
+adm getBrokerConfig -n "$NS" -b "$broker"
+[ $rc -eq 0 ] && grep -Eq '^#Key +#Value$' "$tmp/out" &&
+	grep -Eq '^brokerName +broker-a$' "$tmp/out" &&
+	grep -Eq "^listenPort +$port\$" "$tmp/out" &&
+	grep -Eq '^mapedFileSizeCommitLog +67108864$' "$tmp/out" &&
+	grep -Eq '^defaultTopicQueueNums +8$' "$tmp/out"
+ok $? "getBrokerConfig -b: key/value table of the broker's configuration"
+adm getBrokerConfig -n "$NS" -c DefaultCluster --json
+[ $rc -eq 0 ] &&
+	[ "$(j 'd["brokers"]["'"$broker"'"]["config"]["storePathRootDir"]')" = "$tmp/store" ] &&
+	[ "$(j 'd["brokers"]["'"$broker"'"]["version"]["counter"]')" = 0 ]
+ok $? "getBrokerConfig -c --json: config and version of each master"
+adm updateBrokerConfig -n "$NS" -b "$broker" -k defaultTopicQueueNums -v 3
+[ $rc -eq 0 ] && grep -q "^update broker config success, $broker$" "$tmp/out"
+ok $? "updateBrokerConfig -b -k defaultTopicQueueNums -v 3"
+adm getBrokerConfig -n "$NS" -b "$broker" --json
+[ $rc -eq 0 ] &&
+	[ "$(j 'd["brokers"]["'"$broker"'"]["config"]["defaultTopicQueueNums"]')" = 3 ] &&
+	[ "$(j 'd["brokers"]["'"$broker"'"]["version"]["counter"]')" = 1 ]
+ok $? "... getBrokerConfig shows 3 and the next version"
+adm updateBrokerConfig -n "$NS" -c DefaultCluster -k brokerName -v other
+err_is 1 "UPDATE_BROKER_CONFIG (25) to broker broker-a ($broker)" \
+	"NO_PERMISSION (16)" "brokerName cannot change while kmqd runs"
+ok $? "updateBrokerConfig of a read-only key: exit 1, code and remark"
+adm updateBrokerConfig -n "$NS" -b "$broker" -k noSuchKey -v 1 --json
+[ $rc -eq 1 ] && [ "$(j 'd["brokers"][0]["ok"]')" = false ] &&
+	[ "$(j '"unknown key" in d["brokers"][0]["error"]')" = true ]
+ok $? "updateBrokerConfig of an unknown key --json: ok false, the error"
+adm updateBrokerConfig -n "$NS" -b "$broker" -k 'a=b' -v 1
+err_is 2 "-k 'a=b': a configuration key"
+ok $? "updateBrokerConfig -k with a separator: exit 2"
+adm updateBrokerConfig -n "$NS" -b "$broker" -k defaultTopicQueueNums
+err_is 2 "-v (--value) is required"
+ok $? "updateBrokerConfig without -v: exit 2"
+adm getBrokerConfig -n "$NS" -b "$dead"
+err_is 1 "GET_BROKER_CONFIG (26) to broker $dead" "connection refused"
+ok $? "getBrokerConfig of an unreachable broker: exit 1 naming it"
+adm updateBrokerConfig -n "$NS" -b "$broker" -k defaultTopicQueueNums -v 8
+[ $rc -eq 0 ]
+ok $? "updateBrokerConfig puts defaultTopicQueueNums back to 8"
 
 # ---- queryMsgById, queryMsgByOffset, queryMsgByKey -------------------
 
