@@ -32,17 +32,12 @@ static char *kmq_cq_dir(struct kmq_ktopic *t, u32 qid)
 static int kmq_cq_slot(struct kmq_kqueue *q, u64 fidx)
 {
 	struct kmq_kcqfile *n;
-	u64 first, last, cnt;
+	u64 first, cnt;
+	int ret;
 
-	if (q->nfiles && fidx >= q->first_file &&
-	    fidx < q->first_file + q->nfiles)
-		return 0;
-	first = q->nfiles && q->first_file < fidx ? q->first_file : fidx;
-	last = q->nfiles && q->first_file + q->nfiles - 1 > fidx ?
-	       q->first_file + q->nfiles - 1 : fidx;
-	cnt = last - first + 1;
-	if (cnt > 1U << 20)
-		return -EFBIG;
+	ret = kmq_cq_window(q->first_file, q->nfiles, fidx, &first, &cnt);
+	if (ret <= 0)
+		return ret;
 	n = kvcalloc(cnt, sizeof(*n), GFP_KERNEL);
 	if (!n)
 		return -ENOMEM;
@@ -70,8 +65,9 @@ static struct file *kmq_cq_file_get(struct kmq_kstore *s,
 				    struct kmq_kqueue *q, u64 idx)
 {
 	struct kmq_kcqfile *cf;
+	u32 pos;
 
-	cf = kmq_cq_at(q, div_u64(idx, s->g.cq_file_entries));
+	cf = kmq_cq_at(q, kmq_cq_locate(idx, s->g.cq_file_entries, &pos));
 	if (!cf || !cf->file)
 		return NULL;
 	return get_file(cf->file);
@@ -103,7 +99,7 @@ static struct file *kmq_cq_open(struct kmq_kstore *s, struct kmq_ktopic *t,
 		}
 	}
 	rel = kasprintf(GFP_KERNEL, "%s/%020llu", dir,
-			fidx * kmq_cq_bytes(s));
+			kmq_cq_file_offset(fidx, s->g.cq_file_entries));
 	kfree(dir);
 	if (!rel)
 		return ERR_PTR(-ENOMEM);
@@ -135,8 +131,8 @@ static struct file *kmq_cq_open(struct kmq_kstore *s, struct kmq_ktopic *t,
 int kmq_cq_put(struct kmq_kstore *s, struct kmq_kqueue *q,
 	       struct kmq_ktopic *t, u64 idx, const struct kmq_cq_entry *e)
 {
-	u32 per = s->g.cq_file_entries, rem;
-	u64 fidx = div_u64_rem(idx, per, &rem);
+	u32 rem;
+	u64 fidx = kmq_cq_locate(idx, s->g.cq_file_entries, &rem);
 	u8 buf[KMQ_CQ_ENTRY_SIZE];
 	struct kmq_kcqfile *cf;
 	struct file *f;
@@ -192,7 +188,7 @@ int kmq_cq_read(struct kmq_kstore *s, struct kmq_kqueue *q, u64 idx,
 	struct file *f;
 	int ret = 0;
 
-	div_u64_rem(idx, s->g.cq_file_entries, &rem);
+	kmq_cq_locate(idx, s->g.cq_file_entries, &rem);
 	mutex_lock(&s->lock);
 	f = kmq_cq_file_get(s, q, idx);
 	mutex_unlock(&s->lock);
@@ -237,7 +233,7 @@ static void kmq_cq_get_locked(struct kmq_kstore *s, struct kmq_kqueue *q,
 	u8 buf[KMQ_CQ_ENTRY_SIZE];
 	u32 rem;
 
-	cf = kmq_cq_at(q, div_u64_rem(idx, s->g.cq_file_entries, &rem));
+	cf = kmq_cq_at(q, kmq_cq_locate(idx, s->g.cq_file_entries, &rem));
 	if (!cf || !cf->file ||
 	    kmq_vfs_peek(cf->file, (u64)rem * KMQ_CQ_ENTRY_SIZE, buf,
 			 sizeof(buf))) {
@@ -267,7 +263,7 @@ static int kmq_cq_load_one(void *arg, const char *name, u32 len,
 	struct kmq_cq_load_ctx *c = arg;
 	struct kmq_kstore *s = c->s;
 	struct kmq_kcqfile *cf;
-	u64 off, fidx, rem;
+	u64 off, fidx;
 	struct file *f;
 	int ret;
 
@@ -278,8 +274,7 @@ static int kmq_cq_load_one(void *arg, const char *name, u32 len,
 			s->name, c->t->name, c->q->id, (int)len, name);
 		return -EUCLEAN;
 	}
-	fidx = div64_u64_rem(off, kmq_cq_bytes(s), &rem);
-	if (rem) {
+	if (kmq_cq_file_index(off, s->g.cq_file_entries, &fidx)) {
 		pr_warn("%s: consumequeue/%s/%u/%.*s: not a multiple of %llu\n",
 			s->name, c->t->name, c->q->id, (int)len, name,
 			kmq_cq_bytes(s));
@@ -378,6 +373,22 @@ void kmq_cq_truncate(struct kmq_kstore *s, struct kmq_ktopic *t,
 	}
 }
 
+struct kmq_cq_in_ring {
+	struct kmq_kstore *s;
+	struct kmq_kqueue *q;
+	u64 cl_min;
+};
+
+/* Whether entry @idx names a record still in the ring (s->lock held). */
+static bool kmq_cq_in_ring(void *arg, u64 idx)
+{
+	struct kmq_cq_in_ring *ir = arg;
+	struct kmq_cq_entry e;
+
+	kmq_cq_get_locked(ir->s, ir->q, idx, &e);
+	return e.size && e.phys_offset >= ir->cl_min;
+}
+
 /**
  * kmq_cq_trim() - move @q's min to its first entry whose record is at or
  * above @cl_min, and delete its files wholly below (s->lock held).
@@ -389,20 +400,10 @@ void kmq_cq_truncate(struct kmq_kstore *s, struct kmq_ktopic *t,
 void kmq_cq_trim(struct kmq_kstore *s, struct kmq_ktopic *t,
 		 struct kmq_kqueue *q, u64 cl_min)
 {
+	struct kmq_cq_in_ring ir = { .s = s, .q = q, .cl_min = cl_min };
 	u32 per = s->g.cq_file_entries;
-	u64 lo = q->min, hi = q->max;
-	struct kmq_cq_entry e;
 
-	while (lo < hi) {
-		u64 mid = lo + (hi - lo) / 2;
-
-		kmq_cq_get_locked(s, q, mid, &e);
-		if (e.size && e.phys_offset >= cl_min)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	q->min = lo;
+	q->min = kmq_lower_bound(q->min, q->max, kmq_cq_in_ring, &ir);
 
 	while (q->nfiles > 1 && (q->first_file + 1) * per <= q->min) {
 		struct file *f = q->files[0].file;
@@ -411,7 +412,8 @@ void kmq_cq_trim(struct kmq_kstore *s, struct kmq_ktopic *t,
 			char *rel = kasprintf(GFP_KERNEL,
 					      "consumequeue/%s/%u/%020llu",
 					      t->name, q->id,
-					      q->first_file * kmq_cq_bytes(s));
+					      kmq_cq_file_offset(q->first_file,
+								 per));
 
 			if (rel)
 				kmq_vfs_unlink(s, rel);

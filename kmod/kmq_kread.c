@@ -205,7 +205,7 @@ static int kmq_lookup_entries(struct kmq_rstate *st, u64 qmax)
 	while (idx < qmax && scanned < KMQ_READ_SCAN_MAX) {
 		u32 rem, n, i;
 
-		div_u64_rem(idx, per, &rem);
+		kmq_cq_locate(idx, per, &rem);
 		n = min_t(u64, KMQ_CQ_READ_MAX, qmax - idx);
 		n = min_t(u64, n, per - rem);
 		n = min_t(u64, n, KMQ_READ_SCAN_MAX - scanned);
@@ -475,6 +475,20 @@ static u64 kmq_entry_ts(struct kmq_kstore *s, struct kmq_kqueue *q, u64 idx)
 	return kmq_record_ts(s, e.phys_offset);
 }
 
+struct kmq_by_time {
+	struct kmq_kstore *s;
+	struct kmq_kqueue *q;
+	u64 ts;
+};
+
+/* Whether entry @idx was stored at or after the wanted time. */
+static bool kmq_at_or_after(void *arg, u64 idx)
+{
+	struct kmq_by_time *bt = arg;
+
+	return kmq_entry_ts(bt->s, bt->q, idx) >= bt->ts;
+}
+
 /**
  * kmq_queue_info() - KMQ_IOC_QUEUE_INFO, or with @by_time
  * KMQ_IOC_OFFSET_BY_TIME: the first offset stored at or after
@@ -490,7 +504,6 @@ int kmq_queue_info(struct kmq_kstore *s, struct kmq_queue_info *qi,
 {
 	struct kmq_ktopic *t;
 	struct kmq_kqueue *q;
-	u64 lo, hi;
 	int ret = 0;
 
 	if (qi->flags || qi->__rsvd)
@@ -507,17 +520,10 @@ int kmq_queue_info(struct kmq_kstore *s, struct kmq_queue_info *qi,
 		qi->min_store_ts = kmq_entry_ts(s, q, qi->min_offset);
 	qi->offset = 0;
 	if (by_time) {
-		lo = qi->min_offset;
-		hi = qi->max_offset;
-		while (lo < hi) {
-			u64 mid = lo + (hi - lo) / 2;
+		struct kmq_by_time bt = { .s = s, .q = q, .ts = qi->timestamp };
 
-			if (kmq_entry_ts(s, q, mid) >= qi->timestamp)
-				hi = mid;
-			else
-				lo = mid + 1;
-		}
-		qi->offset = lo;
+		qi->offset = kmq_lower_bound(qi->min_offset, qi->max_offset,
+					     kmq_at_or_after, &bt);
 	}
 	kmq_topic_put(t);
 	return 0;

@@ -3,7 +3,9 @@
  * kmq_ring.c - pure decision helpers of the kernel store (kmq_ring.h):
  * the arithmetic of the segment ring, the rule by which recovery accepts
  * a record, a read's starting status and size limit, the tag filter, the
- * name rules, and a pull's frame prefix and range lookup.
+ * name rules, a pull's frame prefix and range lookup, and where a
+ * consume-queue entry lives (file, slot, name) and the binary search over
+ * a queue's entries.
  * They touch no file and take no lock, so KUnit tests them directly.
  */
 #include <linux/errno.h>
@@ -253,4 +255,57 @@ u32 kmq_pull_locate(const struct kmq_prange *r, u32 n, u64 off, u64 *in)
 	}
 	*in = 0;
 	return n;
+}
+
+u64 kmq_cq_locate(u64 idx, u32 per, u32 *pos)
+{
+	return div_u64_rem(idx, per, pos);
+}
+
+u64 kmq_cq_file_offset(u64 fidx, u32 per)
+{
+	return fidx * ((u64)per * KMQ_CQ_ENTRY_SIZE);
+}
+
+int kmq_cq_file_index(u64 off, u32 per, u64 *fidx)
+{
+	u64 rem, q;
+
+	q = div64_u64_rem(off, (u64)per * KMQ_CQ_ENTRY_SIZE, &rem);
+	if (rem)
+		return -EINVAL;
+	*fidx = q;
+	return 0;
+}
+
+int kmq_cq_window(u64 first, u64 n, u64 fidx, u64 *nfirst, u64 *ncnt)
+{
+	u64 last;
+
+	*nfirst = first;
+	*ncnt = n;
+	if (n && fidx >= first && fidx - first < n)
+		return 0;
+	last = n && first + n - 1 > fidx ? first + n - 1 : fidx;
+	if (n && first < fidx)
+		fidx = first;
+	if (last - fidx >= KMQ_CQ_SLOTS_MAX)
+		return -EFBIG;
+	*nfirst = fidx;
+	*ncnt = last - fidx + 1;
+	return 1;
+}
+
+u64 kmq_lower_bound(u64 lo, u64 hi, bool (*pred)(void *arg, u64 idx),
+		    void *arg)
+{
+	while (lo < hi) {
+		u64 mid = lo + (hi - lo) / 2;
+
+		if (pred(arg, mid))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
 }

@@ -8,6 +8,7 @@
 #ifndef _KMQ_RING_H
 #define _KMQ_RING_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 
 #include "kmq_cq.h"
@@ -242,5 +243,73 @@ struct kmq_prange {
  * Return: the range's index, or @n when @off is at or past the end.
  */
 u32 kmq_pull_locate(const struct kmq_prange *r, u32 n, u64 off, u64 *in);
+
+/* Most file slots a queue's window (q->files) may span. */
+#define KMQ_CQ_SLOTS_MAX	BIT(20)
+
+/**
+ * kmq_cq_locate() - where the entry at queue offset @idx lives: file
+ * @idx / @per of the queue, at entry @idx % @per inside it (byte
+ * @pos * KMQ_CQ_ENTRY_SIZE of that file).
+ * @idx: queue offset
+ * @per: entries per consume-queue file (non-zero)
+ * @pos: out: the entry's index inside its file
+ *
+ * Return: the file's index (file 0 holds entries 0 to @per - 1).
+ */
+u64 kmq_cq_locate(u64 idx, u32 per, u32 *pos);
+
+/**
+ * kmq_cq_file_offset() - the byte offset that names file @fidx (its
+ * 20-digit name): the queue's bytes before it, @fidx * @per entries.
+ * @fidx: file index
+ * @per: entries per consume-queue file
+ *
+ * Return: @fidx * @per * KMQ_CQ_ENTRY_SIZE.
+ */
+u64 kmq_cq_file_offset(u64 fidx, u32 per);
+
+/**
+ * kmq_cq_file_index() - the file index a consume-queue file's name
+ * (a byte offset) stands for.
+ * @off: the offset its name holds (kmq_parse_offset_name())
+ * @per: entries per consume-queue file (non-zero)
+ * @fidx: out: the file index
+ *
+ * Return: 0, or -EINVAL when @off is not a multiple of the file size.
+ */
+int kmq_cq_file_index(u64 off, u32 per, u64 *fidx);
+
+/**
+ * kmq_cq_window() - the file slots (q->files) a queue needs to hold file
+ * @fidx too: the window [@first, @first + @n) stretched to reach it.
+ * @first: file index of the window's first slot
+ * @n: its slots (0: none yet)
+ * @fidx: the file index wanted
+ * @nfirst: out: the first file index of the window needed
+ * @ncnt: out: its slots
+ *
+ * Return: 0 when @fidx is inside already (the outputs are the inputs), 1
+ * when the window must become [@nfirst, @nfirst + @ncnt), -EFBIG when
+ * that would span more than KMQ_CQ_SLOTS_MAX slots.
+ */
+int kmq_cq_window(u64 first, u64 n, u64 fidx, u64 *nfirst, u64 *ncnt);
+
+/**
+ * kmq_lower_bound() - binary search: the first index in [@lo, @hi) at
+ * which @pred holds, for a @pred that is false up to some index and true
+ * from there on (a queue's store times against a wanted time, its
+ * entries' commitlog offsets against the ring's start). @pred is called
+ * at most floor(log2(@hi - @lo)) + 1 times, never outside [@lo, @hi).
+ * @lo: first index
+ * @hi: one past the last index
+ * @pred: the test of one index
+ * @arg: passed to @pred
+ *
+ * Return: that index, or @hi when @pred holds nowhere (also when
+ * @lo >= @hi).
+ */
+u64 kmq_lower_bound(u64 lo, u64 hi, bool (*pred)(void *arg, u64 idx),
+		    void *arg);
 
 #endif /* _KMQ_RING_H */

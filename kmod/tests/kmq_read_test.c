@@ -2,11 +2,12 @@
 /*
  * kmq_read_test.c - KUnit suite "kmq_read": how a read of the kernel store
  * starts (kmq_read_start_status(): RocketMQ's statuses for an empty queue,
- * an offset below the minimum, at the maximum, past it) and the tag
- * filter a read applies to consume-queue entries (kmq_tags_match()), fed
- * with tag codes from kmq_tag_hash() as a subscription would, and the
- * check that the bytes an entry points at are its record
- * (kmq_rec_is_entry()), on a record from the shared encoder.
+ * an offset below the minimum, at the maximum, past it, also at
+ * consume-queue file boundaries and at the end of the offset range) and
+ * the tag filter a read applies to consume-queue entries
+ * (kmq_tags_match()), fed with tag codes from kmq_tag_hash() as a
+ * subscription would, and the check that the bytes an entry points at are
+ * its record (kmq_rec_is_entry()), on a record from the shared encoder.
  */
 #include <kunit/test.h>
 #include <linux/slab.h>
@@ -36,6 +37,21 @@ static const struct kmq_t_start kmq_t_starts[] = {
 	{ "far past max", 0, 20, U64_MAX, KMQ_RD_OFFSET_OVERFLOW, 20 },
 	{ "all reclaimed: min == max", 20, 20, 20, KMQ_RD_NO_NEW, 20 },
 	{ "all reclaimed, below", 20, 20, 4, KMQ_RD_OFFSET_TOO_SMALL, 20 },
+	{ "one entry, at it", 0, 1, 0, KMQ_RD_NO_MATCH, 0 },
+	{ "one entry, past it", 0, 1, 1, KMQ_RD_NO_NEW, 1 },
+	{ "one entry, two past it", 0, 1, 2, KMQ_RD_OFFSET_OVERFLOW, 1 },
+	{ "min at a file boundary, one below", 300000, 600001, 299999,
+	  KMQ_RD_OFFSET_TOO_SMALL, 300000 },
+	{ "min at a file boundary, at it", 300000, 600001, 300000,
+	  KMQ_RD_NO_MATCH, 300000 },
+	{ "max at a file boundary", 0, 300000, 300000, KMQ_RD_NO_NEW,
+	  300000 },
+	{ "last entry of file 0", 0, 300001, 299999, KMQ_RD_NO_MATCH, 299999 },
+	{ "longest queue, last entry", 0, U64_MAX, U64_MAX - 1,
+	  KMQ_RD_NO_MATCH, U64_MAX - 1 },
+	{ "longest queue, at max", 0, U64_MAX, U64_MAX, KMQ_RD_NO_NEW,
+	  U64_MAX },
+	{ "below min, offset 0", 1, 2, 0, KMQ_RD_OFFSET_TOO_SMALL, 1 },
 };
 
 KUNIT_ARRAY_PARAM_DESC(kmq_t_start, kmq_t_starts, desc);
