@@ -122,19 +122,20 @@ int kmq_put_entry(void __user *dst, u32 usize, const void *src, size_t ksize)
 	return 0;
 }
 
-/* A command on the fd's bound store. */
+/*
+ * A command on the fd's bound store. Whoever holds the fd may use the
+ * store as a broker does, topics included (a broker creates them): the
+ * device's mode and group decide who may; attaching a directory and
+ * detaching need CAP_SYS_ADMIN (kmq_ioctl()).
+ */
 static int kmq_ioc_store(struct kmq_fctx *fc, struct kmq_kstore *s,
 			 unsigned int nr, union kmq_ioc_arg *u)
 {
 	switch (nr) {
 	case _IOC_NR(KMQ_IOC_TOPIC_SET):
-		if (!capable(CAP_SYS_ADMIN))
-			return -EPERM;
 		return kmq_topic_check(&u->topic, true) ?:
 		       kmq_topic_set(s, &u->topic);
 	case _IOC_NR(KMQ_IOC_TOPIC_DEL):
-		if (!capable(CAP_SYS_ADMIN))
-			return -EPERM;
 		return kmq_topic_check(&u->topic, false) ?:
 		       kmq_topic_del(s, u->topic.name);
 	case _IOC_NR(KMQ_IOC_TOPIC_LIST):
