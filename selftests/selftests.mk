@@ -61,3 +61,12 @@ vmtest: selftests
 vmtest-kmqd:
 	BUILD=$(BUILD) KMQ_CACHE=$(KMQ_CACHE) \
 		prove -v -e kmod/scripts/vm/vmtest-kmqd.sh 6.1 6.12 debug
+
+# The ali-ons interop suite (daemon/tests/interop) against kmqd on its
+# kernel backend inside QEMU, the npm client on the host, on both stock
+# kernels (kmod/scripts/vm/vminterop.sh; docs/daemon.md). The debug kernel
+# has no NIC: `kmod/scripts/vm/vminterop.sh debug` skips.
+.PHONY: vmtest-interop
+vmtest-interop:
+	BUILD=$(BUILD) KMQ_CACHE=$(KMQ_CACHE) \
+		prove -v -e kmod/scripts/vm/vminterop.sh 6.1 6.12

@@ -14,6 +14,8 @@
 #      debug kernel, with a hard reset (make vmtest; TAP, by prove)
 #   8. kmqd's protocol suites and its crash test on the kernel backend in
 #      QEMU against kmq.ko, same kernels (make vmtest-kmqd; TAP, by prove)
+#   9. the interop suite (ali-ons on the host) against kmqd on the kernel
+#      backend in QEMU, 6.1 and 6.12 (make vmtest-interop; TAP, by prove)
 # Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -57,5 +59,8 @@ make vmtest
 
 step "vmtest-kmqd: kmqd's suites on the kernel backend in QEMU on 6.1, 6.12 and the debug kernel"
 make vmtest-kmqd
+
+step "vmtest-interop: ali-ons against kmqd on the kernel backend in QEMU on 6.1 and 6.12"
+make vmtest-interop
 
 step "all suites passed"
