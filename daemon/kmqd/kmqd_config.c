@@ -53,6 +53,7 @@ enum {
 	K_RING_SEGMENTS,
 	K_STORE_BACKEND,
 	K_STORE_ROOT,
+	K_SYNC_FLUSH_TIMEOUT,
 	K_TRANSFER_BY_HEAP,
 	K_NKEYS
 };
@@ -604,6 +605,9 @@ static const struct key keys[K_NKEYS] = {
 				     "auto, userspace or kernel"),
 	[K_STORE_ROOT] = STR_KEY("storePathRootDir", store_path_root_dir,
 				 parse_store_root, "a directory"),
+	[K_SYNC_FLUSH_TIMEOUT] = UINT_KEY("syncFlushTimeout",
+					  sync_flush_timeout, 1, 3600000,
+					  "milliseconds from 1 to 3600000"),
 	[K_TRANSFER_BY_HEAP] = { .name = "transferMsgByHeap", .type = KT_BOOL,
 				 FIELD(transfer_msg_by_heap),
 				 .expect = "true or false" },
@@ -838,6 +842,7 @@ void kmqd_config_init(struct kmqd_config *c, enum kmqd_role role)
 	c->default_topic_queue_nums = 8;
 	c->maped_file_size_commit_log = GIB;
 	c->max_message_size = 4 * MIB;
+	c->sync_flush_timeout = 5000;
 	c->namesrv_listen_port = 9876;
 	strcpy(c->listen_addr, "127.0.0.1");
 	c->ring_segments = 0;
@@ -1427,6 +1432,7 @@ void kmqd_config_store(const struct kmqd_config *c,
 	sc->flush_mode = c->flush_disk_type == KMQD_SYNC_FLUSH ?
 			 KMQ_FLUSH_SYNC : KMQ_FLUSH_ASYNC;
 	sc->max_message_size = c->max_message_size;
+	sc->flush_timeout_ms = c->sync_flush_timeout;
 	memset(h, 0, sizeof(*h));
 	if (inet_pton(AF_INET6, c->broker_ip1, h->addr) == 1) {
 		h->v6 = true;

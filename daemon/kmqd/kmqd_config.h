@@ -32,7 +32,7 @@ struct kmq_store_config;
 #define KMQD_DELETE_WHEN_MAX	127	/* deleteWhen as written */
 
 /* Keys, counted for the private bookkeeping below. */
-#define KMQD_CONFIG_NKEYS	23
+#define KMQD_CONFIG_NKEYS	24
 
 /* What the process runs: the first word of the command line. */
 enum kmqd_role {
@@ -105,6 +105,8 @@ struct kmqd_config_origin {
  * @io_threads: ioThreads, 0 (one per CPU)
  * @store_backend: storeBackend, auto: kmq.ko when /dev/kmq exists, else
  *	the userspace store
+ * @sync_flush_timeout: syncFlushTimeout, 5000: milliseconds a SYNC_FLUSH
+ *	send waits for its flush before it is answered FLUSH_DISK_TIMEOUT
  * @transfer_msg_by_heap: transferMsgByHeap, false: pulled records go to
  *	the socket by sendfile() from the page cache; true: copied through
  *	kmqd's send buffer (RocketMQ's default, kept for comparison)
@@ -141,6 +143,7 @@ struct kmqd_config {
 	unsigned int io_threads;
 	bool transfer_msg_by_heap;
 	enum kmqd_backend_kind store_backend;
+	unsigned int sync_flush_timeout;
 
 	struct kmqd_config_origin origin[KMQD_CONFIG_NKEYS];
 };

@@ -167,6 +167,7 @@ static const char default_print[] =
 	"ringSegments=0\n"
 	"storeBackend=auto\n"
 	"storePathRootDir=./store\n"
+	"syncFlushTimeout=5000\n"
 	"transferMsgByHeap=false\n";
 
 static void test_defaults(void)
@@ -529,6 +530,8 @@ static const struct {
 	{ "brokerRole", "MASTER" },
 	{ "brokerRole", "" },
 	{ "flushDiskType", "SYNC" },
+	{ "syncFlushTimeout", "0" },
+	{ "syncFlushTimeout", "3600001" },
 	{ "deleteWhen", "24" },
 	{ "deleteWhen", "04;25" },
 	{ "deleteWhen", "" },
@@ -982,7 +985,8 @@ static void test_store_mapping(void)
 	   sc.store_host.addr[3] == 4 && sc.store_host.port == 10915,
 	   "store_host = brokerIP1:listenPort");
 	is_int(sc.flags, KMQ_STORE_CREATE, "KMQ_STORE_CREATE");
-	is_int(sc.flush_timeout_ms, 5000, "store defaults kept: flush timeout");
+	is_int(sc.flush_timeout_ms, 5000,
+	       "flush_timeout_ms = syncFlushTimeout's default 5000");
 	is_int(sc.async_interval_ms, 500, "store defaults kept: 500 ms");
 	is_int(sc.prealloc_segments, 0, "store defaults kept: prealloc");
 
@@ -995,6 +999,12 @@ static void test_store_mapping(void)
 	is_int(sc.segment_size, 1ull << 30, "default segment 1 GiB");
 	is_int(sc.retention_ms, 72ull * 3600 * 1000, "default retention 72 h");
 	ok(!strcmp(sc.root, "./store"), "default root ./store");
+
+	is_int(run(&c, NULL, "broker", "--syncFlushTimeout=12000", NULL),
+	       KMQD_ARGS_RUN, "syncFlushTimeout=12000");
+	kmqd_config_store(&c, &sc);
+	is_int(sc.flush_timeout_ms, 12000,
+	       "flush_timeout_ms = syncFlushTimeout");
 }
 
 /* ---- the log ----------------------------------------------------- */
