@@ -7,12 +7,16 @@
  * [min offset, max offset) as the broker answers at the start. The queues
  * are spread over --connections pull consumers (each its own connection)
  * times --threads threads: queue i goes to thread i % (connections x
- * threads). A thread pulls its queues one after the other, --pull-batch
- * messages a pull (no suspension), until each queue's max offset. Every
- * message is checked: its queue and queue offset (the next one
- * expected), its topic, and its body (bench_body.h) into a ledger, which
- * finds duplicates and gaps in the producers' sequence numbers. A pull
- * that fails or comes back short of the range, a misplaced or corrupted
+ * threads). A thread keeps --inflight pulls in flight
+ * (kmq_pull_consumer_pull_async()), each of the next --pull-batch
+ * messages of one of its queues in turn (no suspension), until each
+ * queue's max offset; the completions come back to the thread, which
+ * checks them and starts the next pulls. A pull that comes back short is
+ * followed by one for the rest of its range. Every message is checked:
+ * its queue and queue offset (those of its place in the pull's range),
+ * its topic, and its body (bench_body.h) into a ledger, which finds
+ * duplicates and gaps in the producers' sequence numbers. A pull that
+ * fails or finds nothing inside the range, a misplaced or corrupted
  * message, or a gap makes the exit status 1.
  */
 #include <errno.h>
@@ -29,24 +33,59 @@
 /**
  * struct dqueue - one queue being drained.
  * @min, @max: its range at the start
+ * @next: the first offset no pull has asked for yet
  * @got: messages received
+ * @stopped: a pull of it failed: no more pulls
  */
 struct dqueue {
 	struct kmq_mq mq;
 	int64_t min;
 	int64_t max;
+	int64_t next;
 	uint64_t got;
+	bool stopped;
 };
 
 struct drain;
+struct dthread;
 
-/* struct dthread - a pulling thread and its queues (every n-th). */
+/**
+ * struct dpull - a pull of [@off, @off + @n) of @q, and its outcome.
+ * @t0: when it was started (its latency)
+ * @err, @why: how it failed; else @res
+ */
+struct dpull {
+	struct dthread *t;
+	struct dqueue *q;
+	int64_t off;
+	unsigned int n;
+	uint64_t t0;
+	int err;
+	char why[200];
+	struct kmq_pull_result *res;
+	struct dpull *next;
+};
+
+/**
+ * struct dthread - a pulling thread and its queues (every n-th).
+ * @lock, @cv, @done: completed pulls, handed over by the callbacks
+ * @idle: pulls not in flight; @again: ranges to pull again (short pulls)
+ * @turn: the queue whose turn it is
+ */
 struct dthread {
 	struct drain *b;
 	unsigned int id;
 	pthread_t thr;
 	struct kmq_pull_consumer *pc;
 	uint64_t pulls;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct dpull *done;
+	struct dpull *idle;
+	struct dpull *again;
+	struct dpull *slots;
+	unsigned int inflight;
+	unsigned int turn;
 };
 
 struct drain {
@@ -88,66 +127,148 @@ static int check_msg(struct drain *b, const struct dqueue *q,
 	return 0;
 }
 
-/* Pull [min, max) of @q. */
-static void drain_queue(struct dthread *t, struct dqueue *q)
+/* A pull's completion, on a callback thread of libkmq: to its thread. */
+static void on_pulled(void *arg, int err, struct kmq_pull_result *res)
+{
+	struct dpull *dp = arg;
+	struct dthread *t = dp->t;
+
+	dp->err = err;
+	dp->res = res;
+	if (err)
+		snprintf(dp->why, sizeof(dp->why), "%s", kmq_errmsg());
+	pthread_mutex_lock(&t->lock);
+	dp->next = t->done;
+	t->done = dp;
+	pthread_cond_signal(&t->cv);
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Check what the pull @dp brought; a short one is pulled again. */
+static void pulled(struct dthread *t, struct dpull *dp)
 {
 	struct drain *b = t->b;
-	struct bench_worker *w = &b->workers[t->id];
-	struct kmq_pull_result *res;
-	int64_t off = q->min, n;
-	uint64_t t0, bytes;
+	struct kmq_pull_result *res = dp->res;
+	struct dqueue *q = dp->q;
+	int64_t off = dp->off, n = dp->n;
+	uint64_t bytes = 0;
 	unsigned int i;
+
+	dp->res = NULL;
+	if (dp->err) {
+		fail(b, "queue %d offset %lld: pull: %s", q->mq.queue_id,
+		     (long long)off, dp->why);
+		goto stop;
+	}
+	if (res->status != KMQ_PULL_FOUND || !res->nmsgs) {
+		fail(b, "queue %d offset %lld: none found (status %d, next %lld, max %lld)",
+		     q->mq.queue_id, (long long)off, res->status,
+		     (long long)res->next_begin_offset, (long long)q->max);
+		goto stop;
+	}
+	/* More than asked would run past the range (and its count). */
+	if (res->nmsgs > n) {
+		fail(b, "queue %d offset %lld: %u messages for a pull of %lld",
+		     q->mq.queue_id, (long long)off, res->nmsgs,
+		     (long long)n);
+		goto stop;
+	}
+	for (i = 0; i < res->nmsgs; i++) {
+		bytes += res->msgs[i]->body_len;
+		if (b->o.verify && check_msg(b, q, res->msgs[i], off + i))
+			break;
+	}
+	bench_worker_add(&b->workers[t->id], i, bytes, 0,
+			 bench_now_ns() - dp->t0);
+	q->got += i;
+	if (i < res->nmsgs || res->next_begin_offset != off + (int64_t)i) {
+		if (i == res->nmsgs)
+			fail(b, "queue %d: pull at %lld: %u messages, nextBeginOffset %lld",
+			     q->mq.queue_id, (long long)off, i,
+			     (long long)res->next_begin_offset);
+		goto stop;
+	}
+	kmq_pull_result_free(res);
+	if (i < n) {
+		dp->off += i;
+		dp->n -= i;
+		dp->next = t->again;
+		t->again = dp;
+		return;
+	}
+	dp->next = t->idle;
+	t->idle = dp;
+	return;
+stop:
+	kmq_pull_result_free(res);
+	q->stopped = true;
+	dp->next = t->idle;
+	t->idle = dp;
+}
+
+/* The next range of @t's queues to pull, in @dp; false when none is left. */
+static bool next_range(struct dthread *t, struct dpull *dp)
+{
+	struct drain *b = t->b;
+	unsigned int k, nq = 0, i;
+	struct dqueue *q;
+
+	for (i = t->id; i < b->nqueues; i += b->nthreads)
+		nq++;
+	for (k = 0; k < nq; k++) {
+		i = t->id + ((t->turn + k) % nq) * b->nthreads;
+		q = &b->queues[i];
+		if (q->stopped || q->next >= q->max)
+			continue;
+		dp->q = q;
+		dp->off = q->next;
+		dp->n = q->max - q->next < b->o.pull_batch ?
+			(unsigned int)(q->max - q->next) : b->o.pull_batch;
+		q->next += dp->n;
+		t->turn = (t->turn + k + 1) % nq;
+		return true;
+	}
+	return false;
+}
+
+/* Start pulls until --inflight are in flight or nothing is left. */
+static void start_pulls(struct dthread *t)
+{
+	struct drain *b = t->b;
+	struct dpull *dp;
 	int ret;
 
-	while (off < q->max && !bench_interrupted) {
-		n = q->max - off;
-		if (n > b->o.pull_batch)
-			n = b->o.pull_batch;
-		t0 = bench_now_ns();
-		ret = kmq_pull_consumer_pull(t->pc, &q->mq, "*", off,
-					     (unsigned int)n, 0, &res);
+	while (!bench_interrupted) {
+		if (t->again) {
+			dp = t->again;
+			t->again = dp->next;
+			if (dp->q->stopped) {
+				dp->next = t->idle;
+				t->idle = dp;
+				continue;
+			}
+		} else if (t->idle && next_range(t, t->idle)) {
+			dp = t->idle;
+			t->idle = dp->next;
+		} else {
+			return;
+		}
+		dp->t0 = bench_now_ns();
+		dp->err = 0;
+		ret = kmq_pull_consumer_pull_async(t->pc, &dp->q->mq, "*",
+						   dp->off, dp->n, 0,
+						   on_pulled, dp);
 		t->pulls++;
 		if (ret) {
 			fail(b, "queue %d offset %lld: pull: %s",
-			     q->mq.queue_id, (long long)off, kmq_errmsg());
-			return;
+			     dp->q->mq.queue_id, (long long)dp->off,
+			     kmq_errmsg());
+			dp->q->stopped = true;
+			dp->next = t->idle;
+			t->idle = dp;
+			continue;
 		}
-		if (res->status != KMQ_PULL_FOUND || !res->nmsgs) {
-			fail(b, "queue %d offset %lld: none found (status %d, next %lld, max %lld)",
-			     q->mq.queue_id, (long long)off, res->status,
-			     (long long)res->next_begin_offset,
-			     (long long)q->max);
-			kmq_pull_result_free(res);
-			return;
-		}
-		/* More than asked would run past the range (and its count). */
-		if (res->nmsgs > n) {
-			fail(b, "queue %d offset %lld: %u messages for a pull of %lld",
-			     q->mq.queue_id, (long long)off, res->nmsgs,
-			     (long long)n);
-			kmq_pull_result_free(res);
-			return;
-		}
-		bytes = 0;
-		for (i = 0; i < res->nmsgs; i++) {
-			bytes += res->msgs[i]->body_len;
-			if (b->o.verify &&
-			    check_msg(b, q, res->msgs[i], off + i))
-				break;
-		}
-		bench_worker_add(w, i, bytes, 0, bench_now_ns() - t0);
-		q->got += i;
-		if (i < res->nmsgs ||
-		    res->next_begin_offset != off + (int64_t)i) {
-			if (i == res->nmsgs)
-				fail(b, "queue %d: pull at %lld: %u messages, nextBeginOffset %lld",
-				     q->mq.queue_id, (long long)off, i,
-				     (long long)res->next_begin_offset);
-			kmq_pull_result_free(res);
-			return;
-		}
-		off += i;
-		kmq_pull_result_free(res);
+		t->inflight++;
 	}
 }
 
@@ -155,14 +276,29 @@ static void *thread_main(void *arg)
 {
 	struct dthread *t = arg;
 	struct drain *b = t->b;
+	struct dpull *list, *dp;
 	char name[16];
-	unsigned int i;
 
 	snprintf(name, sizeof(name), "drain%u", t->id);
 	pthread_setname_np(pthread_self(), name);
 	pthread_barrier_wait(&b->go);
-	for (i = t->id; i < b->nqueues; i += b->nthreads)
-		drain_queue(t, &b->queues[i]);
+	for (;;) {
+		start_pulls(t);
+		if (!t->inflight)
+			break;
+		pthread_mutex_lock(&t->lock);
+		while (!t->done)
+			pthread_cond_wait(&t->cv, &t->lock);
+		list = t->done;
+		t->done = NULL;
+		pthread_mutex_unlock(&t->lock);
+		while (list) {
+			dp = list;
+			list = dp->next;
+			t->inflight--;
+			pulled(t, dp);
+		}
+	}
 	__atomic_fetch_sub(&b->live, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -178,6 +314,8 @@ static int setup(struct drain *b)
 
 	kmq_pull_consumer_config_init(&cfg);
 	bench_client_config(&cfg.client, o);
+	/* Each thread's pulls are parsed on a callback thread of its own. */
+	cfg.client.callback_threads = o->threads;
 	cfg.group = o->group;
 	b->pcs = calloc(o->connections, sizeof(*b->pcs));
 	if (!b->pcs)
@@ -206,6 +344,7 @@ static int setup(struct drain *b)
 							   &q->max);
 		if (!ret && q->min > q->max)
 			q->min = q->max;
+		q->next = q->min;
 	}
 	free(mqs);
 	if (ret)
@@ -218,9 +357,22 @@ static int setup(struct drain *b)
 	if (!b->threads || !b->workers)
 		return -ENOMEM;
 	for (i = 0; i < b->nthreads; i++) {
-		b->threads[i].b = b;
-		b->threads[i].id = i;
-		b->threads[i].pc = b->pcs[i / o->threads];
+		struct dthread *t = &b->threads[i];
+		unsigned int k;
+
+		t->b = b;
+		t->id = i;
+		t->pc = b->pcs[i / o->threads];
+		pthread_mutex_init(&t->lock, NULL);
+		pthread_cond_init(&t->cv, NULL);
+		t->slots = calloc(o->inflight, sizeof(*t->slots));
+		if (!t->slots)
+			return -ENOMEM;
+		for (k = 0; k < o->inflight; k++) {
+			t->slots[k].t = t;
+			t->slots[k].next = t->idle;
+			t->idle = &t->slots[k];
+		}
 		bench_worker_init(&b->workers[i]);
 	}
 	return 0;
@@ -236,6 +388,13 @@ static void cleanup(struct drain *b)
 	for (i = 0; b->pcs && i < b->o.connections; i++)
 		kmq_pull_consumer_free(b->pcs[i]);
 	free(b->pcs);
+	for (i = 0; b->threads && i < b->nthreads; i++) {
+		if (!b->threads[i].b)
+			continue;
+		free(b->threads[i].slots);
+		pthread_mutex_destroy(&b->threads[i].lock);
+		pthread_cond_destroy(&b->threads[i].cv);
+	}
 	free(b->queues);
 	free(b->threads);
 	free(b->workers);
@@ -333,6 +492,7 @@ static void print_json(struct drain *b, const struct bench_phase *ph,
 	jset(c, "connections", json_integer(o->connections));
 	jset(c, "threads", json_integer(o->threads));
 	jset(c, "pull_batch", json_integer(o->pull_batch));
+	jset(c, "inflight", json_integer(o->inflight));
 	jset(c, "serialize", json_string(bench_serialize_name(o->ser)));
 	jset(c, "verify", json_string(o->verify ? "all" : "none"));
 
@@ -360,8 +520,8 @@ static void print_text(struct drain *b, const struct bench_phase *ph,
 
 	printf("drain: topic %s via %s, %u queue(s), %s headers\n", o->topic,
 	       o->namesrv, b->nqueues, bench_serialize_name(o->ser));
-	printf("  %u consumer(s) x %u thread(s), pulls of %u\n",
-	       o->connections, o->threads, o->pull_batch);
+	printf("  %u consumer(s) x %u thread(s), pulls of %u, %u in flight per thread\n",
+	       o->connections, o->threads, o->pull_batch, o->inflight);
 	bench_phase_print(ph, stdout);
 	printf("  expected %llu, read %llu in %llu pulls; verify %s:",
 	       (unsigned long long)r->expected, (unsigned long long)r->got,
@@ -382,8 +542,9 @@ void bench_drain_usage(FILE *f)
 		"  kmq-bench drain [options]\n"
 		"  Reads a topic's backlog with libkmq's pull consumer: every queue of\n"
 		"  its route from its min offset to the max offset it had at the start,\n"
-		"  and checks every message: queue, offset, topic, and the body written\n"
-		"  by kmq-bench (checksum, filler; duplicates and gaps per stream).\n"
+		"  --inflight async pulls in flight per thread, and checks every message:\n"
+		"  queue, offset, topic, and the body written by kmq-bench (checksum,\n"
+		"  filler; duplicates and gaps per stream).\n"
 		"  Latency is per pull. MB/s counts body bytes.\n");
 	bench_ropts_usage(f, BENCH_M_DRAIN);
 	fprintf(f,

@@ -92,6 +92,8 @@ static const struct ropt ropts[] = {
 	{ "inflight", O_INFLIGHT, P | L, "N",
 	  "async sends in flight per producer: libkmq's window\n"
 	  "(async_inflight_max); a send waits for a free slot (default 1)" },
+	{ "inflight", O_INFLIGHT, D, "N",
+	  "pulls in flight per thread, spread over its queues (default 8)" },
 	{ "batch", O_BATCH, P | L, "N",
 	  "messages per send: 1 sends SEND_MESSAGE_V2 (310), more\n"
 	  "SEND_BATCH_MESSAGE (320) to one queue (default 1)" },
@@ -213,7 +215,7 @@ static void defaults(struct bench_ropts *o, unsigned int mode,
 	o->size = 1024;
 	o->connections = 1;
 	o->threads = 1;
-	o->inflight = 1;
+	o->inflight = mode == BENCH_M_DRAIN ? 8 : 1;
 	o->batch = 1;
 	o->duration_s = mode == BENCH_M_CONSUME ? 0 : 10;
 	o->producer_group = "BenchProducer";

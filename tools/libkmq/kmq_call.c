@@ -24,6 +24,59 @@ int kmqc_req(struct kmq_client *c, struct kmq_rmt_cmd *req, int code)
 	return 0;
 }
 
+void kmqc_req_init(struct kmq_client *c, struct kmqc_req *r, int code)
+{
+	/* The client's serialization was checked when it was made. */
+	kmq_rmt_request(&r->cmd, code, 0, (enum kmq_rmt_serialize)
+			c->cfg.serialize);
+	snprintf(r->cmd.language, sizeof(r->cmd.language), "%s",
+		 KMQC_LANGUAGE);
+	r->cmd.version = KMQC_VERSION;
+	r->cmd.fields = r->f;
+	r->cmd.nfields = 0;
+	r->cmd.fields_cap = KMQC_REQ_FIELDS;
+}
+
+void kmqc_req_add(struct kmqc_req *r, const char *key, const char *val)
+{
+	struct kmq_rmt_field *f;
+
+	if (r->cmd.nfields == KMQC_REQ_FIELDS) {
+		kmqc_err("request %d: more than %d fields", r->cmd.code,
+			 KMQC_REQ_FIELDS);
+		return;
+	}
+	f = &r->f[r->cmd.nfields++];
+	f->key = (char *)key;
+	f->val = (char *)val;
+}
+
+unsigned int kmqc_i64_str(int64_t v, char *buf)
+{
+	char tmp[KMQC_NUM_LEN];
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	unsigned int n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		buf[len++] = '-';
+	while (n)
+		buf[len++] = tmp[--n];
+	buf[len] = '\0';
+	return len;
+}
+
+void kmqc_req_add_i64(struct kmqc_req *r, const char *key, int64_t v)
+{
+	char *num = r->num[r->cmd.nfields % KMQC_REQ_FIELDS];
+
+	kmqc_i64_str(v, num);
+	kmqc_req_add(r, key, num);
+}
+
 int kmqc_exts(struct kmq_rmt_cmd *req, ...)
 {
 	const char *k, *v;
@@ -42,12 +95,11 @@ int kmqc_exts(struct kmq_rmt_cmd *req, ...)
 
 int kmqc_send(struct kmq_client *c, const char *addr, struct kmq_rmt_cmd *req,
 	      const void *body, size_t blen, struct kmqc_pending *p,
-	      unsigned int timeout_ms)
+	      uint64_t deadline)
 {
-	uint64_t deadline = kmqc_mono_ms() + timeout_ms;
-	struct kmqc_wframe w = { .deadline = deadline };
-	struct kmq_buf hdr = { 0 };
+	enum kmqc_wmode mode = KMQC_W_WAIT;
 	struct kmqc_conn *conn;
+	bool lost;
 	int ret;
 
 	if (blen > KMQ_RMT_MAX_FRAME)
@@ -59,46 +111,39 @@ int kmqc_send(struct kmq_client *c, const char *addr, struct kmq_rmt_cmd *req,
 	req->opaque = (int32_t)(__atomic_add_fetch(&c->opaque, 1,
 						   __ATOMIC_RELAXED) &
 				0x7fffffff);
-	ret = kmq_rmt_encode(&hdr, req, blen);
-	if (ret) {
-		kmqc_conn_put(c, conn);
-		return kmqc_fail(ret, "encode request %d", req->code);
-	}
 	if (p) {
 		p->opaque = req->opaque;
 		p->code = req->code;
 		p->conn = conn;
 		p->deadline = deadline;
+		p->done = false;
 		p->sending = !p->cv;
-		snprintf(p->addr, sizeof(p->addr), "%s", addr);
+		p->deferred = false;
+		kmqc_strcpy(p->addr, addr, sizeof(p->addr));
 		pthread_mutex_lock(&c->pend_lock);
 		if (c->stopping)
 			ret = -ESHUTDOWN;
 		else if (conn->dead)
 			ret = -ECONNRESET;
-		if (!ret) {
-			unsigned int b = (uint32_t)p->opaque % KMQC_PEND_BUCKETS;
-
-			p->next = c->pend[b];
-			c->pend[b] = p;
-			c->npend++;
-		}
+		if (!ret)
+			kmqc_pending_add(c, p);
 		pthread_mutex_unlock(&c->pend_lock);
 		if (ret) {
-			kmq_buf_free(&hdr);
 			kmqc_conn_put(c, conn);
 			return kmqc_fail(ret, "request %d to %s", req->code,
 					 addr);
 		}
+		/*
+		 * A caller that waits writes at once; so does the first of
+		 * a stream. Requests following others still unanswered are
+		 * written together by the I/O thread.
+		 */
+		mode = p->cv || __atomic_load_n(&conn->npend,
+						__ATOMIC_RELAXED) <= 1 ?
+		       KMQC_W_NOW : KMQC_W_SOON;
 	}
-	w.iov[0].iov_base = hdr.data;
-	w.iov[0].iov_len = hdr.len;
-	w.iov[1].iov_base = (void *)body;
-	w.iov[1].iov_len = blen;
-	w.niov = blen ? 2 : 1;
-	ret = kmqc_conn_write(conn, &w);
-	kmq_buf_free(&hdr);
-	if (ret) {
+	ret = kmqc_conn_send(conn, req, body, blen, deadline, mode, &lost);
+	if (ret && lost) {
 		/* A part of a frame may be out: the connection is lost. */
 		kmqc_conn_fail(c, conn, ret);
 		if (!p)
@@ -106,6 +151,19 @@ int kmqc_send(struct kmq_client *c, const char *addr, struct kmq_rmt_cmd *req,
 					req->code, addr);
 		else
 			ret = 0;	/* @p got the error */
+	} else if (ret) {
+		ret = kmqc_fail(ret, "encode request %d", req->code);
+		if (p) {
+			pthread_mutex_lock(&c->pend_lock);
+			if (!kmqc_pending_unlink(c, p))
+				ret = 0;	/* completed meanwhile */
+			p->sending = false;
+			pthread_mutex_unlock(&c->pend_lock);
+			if (!ret && !p->cv)
+				kmqc_sent(c, p);
+			kmqc_conn_put(c, conn);
+			return ret;
+		}
 	}
 	if (p && !p->cv)
 		kmqc_sent(c, p);
@@ -128,7 +186,8 @@ int kmqc_call(struct kmq_client *c, const char *addr, struct kmq_rmt_cmd *req,
 	if (ret)
 		return kmqc_fail(ret, "request %d", req->code);
 	p.cv = &cv;
-	ret = kmqc_send(c, addr, req, body, blen, &p, timeout_ms);
+	ret = kmqc_send(c, addr, req, body, blen, &p,
+			kmqc_mono_ms() + timeout_ms);
 	if (ret) {
 		pthread_cond_destroy(&cv);
 		return ret;
@@ -150,6 +209,18 @@ int kmqc_call(struct kmq_client *c, const char *addr, struct kmq_rmt_cmd *req,
 	return 0;
 }
 
+int kmqc_call_async_p(struct kmq_client *c, const char *addr,
+		      struct kmq_rmt_cmd *req, const void *body, size_t blen,
+		      uint64_t deadline, struct kmqc_pending *p,
+		      kmqc_done_fn fn, void *arg)
+{
+	memset(p, 0, sizeof(*p));
+	p->own = true;
+	p->fn = fn;
+	p->arg = arg;
+	return kmqc_send(c, addr, req, body, blen, p, deadline);
+}
+
 int kmqc_call_async(struct kmq_client *c, const char *addr,
 		    struct kmq_rmt_cmd *req, const void *body, size_t blen,
 		    unsigned int timeout_ms, kmqc_done_fn fn, void *arg)
@@ -161,8 +232,8 @@ int kmqc_call_async(struct kmq_client *c, const char *addr,
 		return kmqc_fail(-ENOMEM, "request %d", req->code);
 	p->fn = fn;
 	p->arg = arg;
-	ret = kmqc_send(c, addr, req, body, blen, p,
-			timeout_ms ? timeout_ms : c->cfg.request_timeout_ms);
+	ret = kmqc_send(c, addr, req, body, blen, p, kmqc_mono_ms() +
+			(timeout_ms ? timeout_ms : c->cfg.request_timeout_ms));
 	if (ret)
 		free(p);
 	return ret;
@@ -173,7 +244,7 @@ int kmqc_call_oneway(struct kmq_client *c, const char *addr,
 {
 	req->flag |= KMQ_RMT_FLAG_ONEWAY;
 	return kmqc_send(c, addr, req, body, blen, NULL,
-			 c->cfg.request_timeout_ms);
+			 kmqc_mono_ms() + c->cfg.request_timeout_ms);
 }
 
 int kmqc_call_ns(struct kmq_client *c, struct kmq_rmt_cmd *req,

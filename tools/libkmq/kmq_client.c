@@ -229,7 +229,7 @@ static int kmqc_conn_open(struct kmq_client *c, struct kmqc_conn *conn)
 int kmqc_conn_get(struct kmq_client *c, const char *addr,
 		  struct kmqc_conn **out)
 {
-	uint64_t deadline = kmqc_mono_ms() + c->cfg.connect_timeout_ms + 1000;
+	uint64_t deadline = 0;
 	struct kmqc_conn *conn;
 	int ret;
 
@@ -253,6 +253,9 @@ int kmqc_conn_get(struct kmq_client *c, const char *addr,
 			return 0;
 		}
 		/* Someone else is connecting: wait for the outcome. */
+		if (!deadline)
+			deadline = kmqc_mono_ms() +
+				   c->cfg.connect_timeout_ms + 1000;
 		conn->refs++;
 		while (conn->state == KMQC_CONN_CONNECTING &&
 		       kmqc_cond_wait_until(&c->conns_cv, &c->conns_lock,
@@ -279,6 +282,7 @@ int kmqc_conn_get(struct kmq_client *c, const char *addr,
 	conn->refs = 2;			/* the table's and ours */
 	conn->state = KMQC_CONN_CONNECTING;
 	conn->is_ns = kmqc_is_ns(c, addr);
+	conn->evfd = c->evfd;
 	kmqc_conn_init(conn);
 	conn->next = c->conns;
 	c->conns = conn;
@@ -306,9 +310,10 @@ void kmqc_conn_fail(struct kmq_client *c, struct kmqc_conn *conn, int err)
 	pthread_mutex_unlock(&c->conns_lock);
 	if (!first)
 		return;
+	kmqc_conn_lost(conn, err);
 	pthread_mutex_lock(&c->pend_lock);
 	conn->dead = true;
-	for (b = 0; b < KMQC_PEND_BUCKETS; b++) {
+	for (b = 0; b < KMQC_PEND_BUCKETS && conn->npend; b++) {
 		struct kmqc_pending **pp = &c->pend[b], *p;
 
 		while (*pp) {
@@ -318,7 +323,7 @@ void kmqc_conn_fail(struct kmq_client *c, struct kmqc_conn *conn, int err)
 				continue;
 			}
 			*pp = p->next;
-			c->npend--;
+			kmqc_pending_gone(c, p);
 			kmqc_complete(c, p, err, NULL);
 		}
 	}
@@ -339,6 +344,23 @@ static unsigned int kmqc_bucket(int32_t opaque)
 	return (uint32_t)opaque % KMQC_PEND_BUCKETS;
 }
 
+void kmqc_pending_add(struct kmq_client *c, struct kmqc_pending *p)
+{
+	unsigned int b = kmqc_bucket(p->opaque);
+
+	p->next = c->pend[b];
+	c->pend[b] = p;
+	c->npend++;
+	__atomic_add_fetch(&p->conn->npend, 1, __ATOMIC_RELAXED);
+}
+
+void kmqc_pending_gone(struct kmq_client *c, struct kmqc_pending *p)
+{
+	p->next = NULL;
+	c->npend--;
+	__atomic_sub_fetch(&p->conn->npend, 1, __ATOMIC_RELAXED);
+}
+
 bool kmqc_pending_unlink(struct kmq_client *c, struct kmqc_pending *p)
 {
 	struct kmqc_pending **pp;
@@ -346,8 +368,7 @@ bool kmqc_pending_unlink(struct kmq_client *c, struct kmqc_pending *p)
 	for (pp = &c->pend[kmqc_bucket(p->opaque)]; *pp; pp = &(*pp)->next) {
 		if (*pp == p) {
 			*pp = p->next;
-			p->next = NULL;
-			c->npend--;
+			kmqc_pending_gone(c, p);
 			return true;
 		}
 	}
@@ -364,8 +385,7 @@ static struct kmqc_pending *kmqc_pending_take(struct kmq_client *c,
 		p = *pp;
 		if (p->opaque == opaque && p->conn == conn) {
 			*pp = p->next;
-			p->next = NULL;
-			c->npend--;
+			kmqc_pending_gone(c, p);
 			return p;
 		}
 	}
@@ -375,6 +395,7 @@ static struct kmqc_pending *kmqc_pending_take(struct kmq_client *c,
 static void kmqc_pending_run(void *arg, bool run)
 {
 	struct kmqc_pending *p = arg;
+	bool own = p->own;	/* @p may be gone once its function returns */
 	char msg[256];
 
 	if (p->err) {
@@ -383,7 +404,8 @@ static void kmqc_pending_run(void *arg, bool run)
 		kmqc_errmsg_set(msg);
 	}
 	p->fn(p->arg, p->err, p->resp);
-	free(p);
+	if (!own)
+		free(p);
 }
 
 void kmqc_complete(struct kmq_client *c, struct kmqc_pending *p, int err,
@@ -401,7 +423,7 @@ void kmqc_complete(struct kmq_client *c, struct kmqc_pending *p, int err,
 		p->deferred = true;
 		return;
 	}
-	if (kmqc_wq_post(&c->exec, 0, kmqc_pending_run, p)) {
+	if (kmqc_wq_post_task(&c->exec, &p->task, kmqc_pending_run, p)) {
 		/* Out of memory: kmqc_run_orphans() completes it. */
 		p->next = c->orphans;
 		c->orphans = p;
@@ -451,7 +473,7 @@ static void kmqc_expire(struct kmq_client *c, uint64_t now)
 				continue;
 			}
 			*pp = p->next;
-			c->npend--;
+			kmqc_pending_gone(c, p);
 			kmqc_complete(c, p, -ETIMEDOUT, NULL);
 		}
 	}
@@ -471,23 +493,20 @@ static void kmqc_reply_unsupported(void *arg, bool run)
 {
 	struct kmqc_reply *r = arg;
 	struct kmq_rmt_cmd resp;
-	struct kmq_buf b = { 0 };
-	struct kmqc_wframe w = { .niov = 1 };
 	char remark[96];
+	bool lost;
+	int ret;
 
 	snprintf(remark, sizeof(remark),
 		 "request code %d is not supported by libkmq", r->req->cmd.code);
 	if (run && !kmq_rmt_response(&resp, &r->req->cmd,
 				     KMQ_RESP_REQUEST_CODE_NOT_SUPPORTED,
 				     remark)) {
-		if (!kmq_rmt_encode(&b, &resp, 0)) {
-			w.iov[0].iov_base = b.data;
-			w.iov[0].iov_len = b.len;
-			w.deadline = kmqc_mono_ms() +
-				     r->c->cfg.request_timeout_ms;
-			kmqc_conn_write(r->conn, &w);
-		}
-		kmq_buf_free(&b);
+		ret = kmqc_conn_send(r->conn, &resp, NULL, 0, kmqc_mono_ms() +
+				     r->c->cfg.request_timeout_ms, KMQC_W_NOW,
+				     &lost);
+		if (lost)
+			kmqc_conn_fail(r->c, r->conn, ret);
 		kmq_rmt_cmd_free(&resp);
 	}
 	kmqc_conn_put(r->c, r->conn);
@@ -556,6 +575,21 @@ static void kmqc_io_read(struct kmq_client *c, struct kmqc_conn *conn)
 		kmqc_conn_fail(c, conn, ret);
 	else if (r < 0)
 		kmqc_conn_fail(c, conn, r == -EPIPE ? -ECONNRESET : (int)r);
+	else
+		kmqc_conn_lowat(conn);
+}
+
+/* What poll() said of @conn: read, then write what waits. */
+static void kmqc_io_conn(struct kmq_client *c, struct kmqc_conn *conn,
+			 short revents)
+{
+	int ret;
+
+	if (revents & ~POLLOUT)
+		kmqc_io_read(c, conn);
+	ret = kmqc_conn_flush(conn, revents & POLLOUT);
+	if (ret)
+		kmqc_conn_fail(c, conn, ret);
 }
 
 static void *kmqc_io_main(void *arg)
@@ -565,6 +599,7 @@ static void *kmqc_io_main(void *arg)
 	struct kmqc_conn **cs = calloc(cap, sizeof(*cs));
 	struct pollfd *pfds = calloc(cap, sizeof(*pfds));
 	uint64_t last_scan = 0, now;
+	bool scan;
 
 	pthread_setname_np(pthread_self(), "kmq-io");
 	while (!cs || !pfds) {
@@ -578,6 +613,7 @@ static void *kmqc_io_main(void *arg)
 	for (;;) {
 		struct kmqc_conn *conn;
 		unsigned int want = 0;
+		bool flush_now = false;
 
 		pthread_mutex_lock(&c->conns_lock);
 		if (!c->io_started) {
@@ -613,9 +649,12 @@ static void *kmqc_io_main(void *arg)
 			n++;
 		}
 		pthread_mutex_unlock(&c->conns_lock);
+		for (i = 0; i < n; i++)
+			pfds[i + 1].events |= kmqc_conn_poll_out(cs[i],
+								 &flush_now);
 
 		pfds[0].revents = 0;
-		if (poll(pfds, n + 1, KMQC_SCAN_MS) > 0) {
+		if (poll(pfds, n + 1, flush_now ? 0 : KMQC_SCAN_MS) >= 0) {
 			if (pfds[0].revents & POLLIN) {
 				uint64_t v;
 
@@ -624,15 +663,19 @@ static void *kmqc_io_main(void *arg)
 					kmqc_warn("eventfd: %s", strerror(errno));
 			}
 			for (i = 0; i < n; i++)
-				if (pfds[i + 1].revents)
-					kmqc_io_read(c, cs[i]);
+				kmqc_io_conn(c, cs[i], pfds[i + 1].revents);
 		}
+		now = kmqc_mono_ms();
+		scan = now - last_scan >= KMQC_SCAN_MS;
+		for (i = 0; scan && i < n; i++)
+			if (kmqc_conn_stalled(cs[i], now,
+					      c->cfg.request_timeout_ms))
+				kmqc_conn_fail(c, cs[i], -ETIMEDOUT);
 		pthread_mutex_lock(&c->conns_lock);
 		for (i = 0; i < n; i++)
 			kmqc_conn_put_locked(cs[i]);
 		pthread_mutex_unlock(&c->conns_lock);
-		now = kmqc_mono_ms();
-		if (now - last_scan >= KMQC_SCAN_MS) {
+		if (scan) {
 			last_scan = now;
 			kmqc_expire(c, now);
 		}
@@ -759,7 +802,7 @@ void kmqc_client_stop(struct kmq_client *c)
 			struct kmqc_pending *p = c->pend[b];
 
 			c->pend[b] = p->next;
-			c->npend--;
+			kmqc_pending_gone(c, p);
 			kmqc_complete(c, p, -ESHUTDOWN, NULL);
 		}
 	}

@@ -29,62 +29,107 @@ enum kmqc_conn_state {
 };
 
 /**
- * struct kmqc_wframe - a frame waiting to be written on a connection, on
- * the stack of the thread that waits for it in kmqc_conn_write().
- * @iov: its header and body (@niov: 1 or 2)
- * @err: the outcome, once @done
- */
-struct kmqc_wframe {
-	struct iovec iov[2];
-	int niov;
-	uint64_t deadline;
-	int err;
-	bool done;
-	struct kmqc_wframe *next;
-};
-
-/**
  * struct kmqc_conn - one TCP connection to "host:port".
  * @refs, @state, @next: under the client's conns_lock
  * @dead: under the client's pend_lock; set once, refuses new requests
- * @wlock: the frames to write (@whead, @wtail) and @writing
- * @writing: a thread is writing frames; the others wait on @wcv
+ * @npend: requests awaiting their response on it (atomic; pend_lock
+ *	when it changes)
+ * @evfd: the client's eventfd, which wakes the I/O thread (not owned)
+ *
+ * Output, under @wlock: frames are encoded straight into @out; a writer
+ * (whichever thread finds none at work: the caller, or the I/O thread)
+ * swaps @out and @wbuf and sends @wbuf whole, so that every frame queued
+ * meanwhile goes out in the next send.
+ * @wbuf, @woff: what the writer sends, @woff bytes of it sent
+ * @queued, @written: bytes ever queued and written; a frame whose last
+ *	byte is queued byte N is out once @written >= N
+ * @writing: a writer is at work (and owns @wbuf while @wlock is dropped)
+ * @io_flush: the I/O thread writes what is left (it was woken for it)
+ * @want_out: ... when the socket takes more (it polls POLLOUT)
+ * @werr: the error that lost the connection: nothing more is queued
+ * @wstall: since when (kmqc_mono_ms()) queued bytes found the socket
+ *	full with no progress; 0 when not
+ * @wcv: a writer wrote, stopped, or the connection was lost
  * @rbuf, @rlen, @rcap: received bytes, read by the I/O thread only;
  *	[@rstart, @rlen) not yet cut into frames
+ * @lowat: the socket's SO_RCVLOWAT (I/O thread; 0 is 1)
  */
 struct kmqc_conn {
 	char addr[KMQ_ADDR_MAX + 1];
 	int fd;
+	int evfd;
 	unsigned int refs;
 	enum kmqc_conn_state state;
 	bool dead;
 	bool is_ns;
+	unsigned int npend;
 	pthread_mutex_t wlock;
 	pthread_cond_t wcv;
-	struct kmqc_wframe *whead;
-	struct kmqc_wframe **wtail;
+	struct kmq_buf out;
+	struct kmq_buf wbuf;
+	size_t woff;
+	uint64_t queued;
+	uint64_t written;
 	bool writing;
+	bool io_flush;
+	bool want_out;
+	int werr;
+	uint64_t wstall;
 	uint8_t *rbuf;
 	size_t rstart;
 	size_t rlen;
 	size_t rcap;
+	int lowat;
 	struct kmqc_conn *next;
+};
+
+/**
+ * enum kmqc_wmode - how a frame queued on a connection gets written.
+ * @KMQC_W_WAIT: before kmqc_conn_send() returns (oneway requests: "sent"
+ *	means written)
+ * @KMQC_W_NOW: at once by the caller, unless a writer is at work (it
+ *	takes the frame along)
+ * @KMQC_W_SOON: by the I/O thread, woken for it, together with the frames
+ *	queued until it runs (responses are awaited on the connection: the
+ *	frame is part of a stream); by the caller when much is queued
+ */
+enum kmqc_wmode {
+	KMQC_W_WAIT,
+	KMQC_W_NOW,
+	KMQC_W_SOON,
 };
 
 /* kmqc_sock_connect() - a non-blocking TCP socket connected to @addr. */
 int kmqc_sock_connect(const char *addr, unsigned int timeout_ms, int *fd);
-/* kmqc_sock_writev() - all of @iov before @deadline (kmqc_mono_ms()). */
-int kmqc_sock_writev(int fd, struct iovec *iov, int n, uint64_t deadline);
 void kmqc_conn_init(struct kmqc_conn *c);
 void kmqc_conn_destroy(struct kmqc_conn *c);
 /*
- * kmqc_conn_write() - write @f whole on @c. Frames of threads writing at
- * the same time go out together: one thread writes every frame queued
- * (in one sendmsg() when the socket takes them) while the others wait.
- * Return: 0, or the error of the write that carried @f (a part of it may
- * be out: the connection is then lost).
+ * kmqc_conn_send() - queue the frame of @cmd (its header encoded into the
+ * connection's buffer) with @blen bytes of @body, copied, and have it
+ * written as @mode says. At most KMQC_OUT_MAX bytes wait to be written: a
+ * caller finding more waits (or writes) until @deadline.
+ * Return: 0; an error of encoding (-ENOMEM, -EMSGSIZE, -EINVAL), nothing
+ * queued and the connection fine; or, with *@lost set, the error that
+ * lost the connection, which the caller then fails (kmqc_conn_fail()).
  */
-int kmqc_conn_write(struct kmqc_conn *c, struct kmqc_wframe *f);
+int kmqc_conn_send(struct kmqc_conn *c, const struct kmq_rmt_cmd *cmd,
+		   const void *body, size_t blen, uint64_t deadline,
+		   enum kmqc_wmode mode, bool *lost);
+/*
+ * kmqc_conn_flush() - the I/O thread writes what it was asked to write on
+ * @c, without blocking; @ready: poll() said POLLOUT.
+ * Return: 0, or the error that lost the connection.
+ */
+int kmqc_conn_flush(struct kmqc_conn *c, bool ready);
+/*
+ * kmqc_conn_poll_out() - what the I/O thread waits for to write on @c:
+ * POLLOUT, or 0 (also when a flush is due at once: *@now set).
+ */
+short kmqc_conn_poll_out(struct kmqc_conn *c, bool *now);
+/* kmqc_conn_stalled() - has the socket taken nothing for @ms (@now)? */
+bool kmqc_conn_stalled(struct kmqc_conn *c, uint64_t now, uint64_t ms);
+/* kmqc_conn_lost() - refuse frames from now on; writers stop with @err. */
+void kmqc_conn_lost(struct kmqc_conn *c, int err);
 /*
  * kmqc_conn_recv() - read what is there into @c->rbuf.
  * Return: bytes read (0: nothing now), -EPIPE at end of stream, -errno.
@@ -95,6 +140,12 @@ long kmqc_conn_recv(struct kmqc_conn *c);
  * Return: 1 and *@f, 0 when more bytes are needed, -EPROTO, -ENOMEM.
  */
 int kmqc_conn_frame(struct kmqc_conn *c, struct kmqc_frame **f);
+/*
+ * kmqc_conn_lowat() - when a large frame is partly in @c->rbuf, have
+ * poll() report the socket readable only once the rest is there
+ * (SO_RCVLOWAT), not for every segment of it; else from one byte.
+ */
+void kmqc_conn_lowat(struct kmqc_conn *c);
 
 /* ---- requests (kmq_client.c, kmq_call.c) ----------------------------- */
 
@@ -105,6 +156,14 @@ int kmqc_conn_frame(struct kmqc_conn *c, struct kmqc_frame **f);
  */
 typedef void (*kmqc_done_fn)(void *arg, int err, struct kmqc_frame *resp);
 
+/**
+ * struct kmqc_pending - a request awaiting its response.
+ * @cv: a sync caller waits on it (else @fn is called on a callback thread)
+ * @own: the caller's storage (kmqc_call_async_p()), not freed here
+ * @sending: its caller is still in kmqc_send(): a completion waits
+ *	(@deferred) until kmqc_sent()
+ * @task: how its completion is posted (no allocation)
+ */
 struct kmqc_pending {
 	int32_t opaque;
 	int32_t code;
@@ -114,10 +173,12 @@ struct kmqc_pending {
 	void *arg;
 	pthread_cond_t *cv;
 	bool done;
-	bool sending;		/* its writer still holds the request */
-	bool deferred;		/* completed while sending: post it after */
+	bool own;
+	bool sending;
+	bool deferred;
 	int err;
 	struct kmqc_frame *resp;
+	struct kmqc_task task;
 	char addr[KMQ_ADDR_MAX + 1];
 	struct kmqc_pending *next;
 };
@@ -216,13 +277,17 @@ void kmqc_conn_fail(struct kmq_client *c, struct kmqc_conn *conn, int err);
 
 /*
  * kmqc_send() - write @req (opaque set here) and @body on a connection to
- * @addr; with @p, register it first to receive the response.
+ * @addr; with @p, register it first to receive the response. Without @p
+ * (oneway) it returns once the frame is written; a sync caller (@p->cv),
+ * or the only request awaiting a response on the connection, writes at
+ * once; async requests behind others are written by the I/O thread
+ * together with what follows them (enum kmqc_wmode).
  * Return: 0 (with @p: the outcome arrives through @p), or an error (@p
  * was not registered).
  */
 int kmqc_send(struct kmq_client *c, const char *addr, struct kmq_rmt_cmd *req,
 	      const void *body, size_t blen, struct kmqc_pending *p,
-	      unsigned int timeout_ms);
+	      uint64_t deadline);
 /*
  * kmqc_complete() - hand @p its outcome (pend_lock held, @p unlinked). An
  * async request whose writer is still in kmqc_send() is completed when
@@ -235,9 +300,37 @@ void kmqc_complete(struct kmq_client *c, struct kmqc_pending *p, int err,
 void kmqc_sent(struct kmq_client *c, struct kmqc_pending *p);
 /* kmqc_pending_unlink() - take @p out of the table (pend_lock held). */
 bool kmqc_pending_unlink(struct kmq_client *c, struct kmqc_pending *p);
+/* kmqc_pending_add() - enter @p (@opaque, @conn set) in the table. */
+void kmqc_pending_add(struct kmq_client *c, struct kmqc_pending *p);
+/* kmqc_pending_gone() - @p was taken out of its bucket: the counts. */
+void kmqc_pending_gone(struct kmq_client *c, struct kmqc_pending *p);
 
 /* kmqc_req() - a request of @code in the client's serialization. */
 int kmqc_req(struct kmq_client *c, struct kmq_rmt_cmd *req, int code);
+
+#define KMQC_REQ_FIELDS		16
+#define KMQC_NUM_LEN		24	/* an int64_t in decimal, and a NUL */
+
+/**
+ * struct kmqc_req - a request built without allocating, for the requests
+ * of every message (sends, pulls): its extFields point at the caller's
+ * strings, or at @num for numbers. It is only encoded, never freed
+ * (kmq_rmt_cmd_free() must not see @cmd).
+ */
+struct kmqc_req {
+	struct kmq_rmt_cmd cmd;
+	struct kmq_rmt_field f[KMQC_REQ_FIELDS];
+	char num[KMQC_REQ_FIELDS][KMQC_NUM_LEN];
+};
+
+/* kmqc_req_init() - an empty request of @code, as kmqc_req(). */
+void kmqc_req_init(struct kmq_client *c, struct kmqc_req *r, int code);
+/* kmqc_req_add() - extField @key = @val; both must outlive @r's use. */
+void kmqc_req_add(struct kmqc_req *r, const char *key, const char *val);
+/* kmqc_req_add_i64() - extField @key = @v in decimal. */
+void kmqc_req_add_i64(struct kmqc_req *r, const char *key, int64_t v);
+/* kmqc_i64_str() - @v in decimal at @buf (KMQC_NUM_LEN); its length. */
+unsigned int kmqc_i64_str(int64_t v, char *buf);
 /* kmqc_exts() - add extFields: key, value, ..., NULL (values copied). */
 int kmqc_exts(struct kmq_rmt_cmd *req, ...);
 
@@ -248,6 +341,16 @@ int kmqc_call(struct kmq_client *c, const char *addr, struct kmq_rmt_cmd *req,
 int kmqc_call_async(struct kmq_client *c, const char *addr,
 		    struct kmq_rmt_cmd *req, const void *body, size_t blen,
 		    unsigned int timeout_ms, kmqc_done_fn fn, void *arg);
+/*
+ * kmqc_call_async_p() - kmqc_call_async() in the caller's @p (no
+ * allocation), answered by @deadline (kmqc_mono_ms()): @p must stay
+ * valid until @fn is called; @fn may free it, or reuse it for another
+ * request.
+ */
+int kmqc_call_async_p(struct kmq_client *c, const char *addr,
+		      struct kmq_rmt_cmd *req, const void *body, size_t blen,
+		      uint64_t deadline, struct kmqc_pending *p,
+		      kmqc_done_fn fn, void *arg);
 int kmqc_call_oneway(struct kmq_client *c, const char *addr,
 		     struct kmq_rmt_cmd *req, const void *body, size_t blen);
 /* kmqc_call_ns() - to the name servers, each tried once from the last good. */

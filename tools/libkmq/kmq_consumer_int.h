@@ -103,8 +103,9 @@ struct kmqc_pulled {
 	unsigned int filtered;
 };
 
-int kmqc_pull_req(struct kmq_client *c, struct kmq_rmt_cmd *req,
-		  const struct kmqc_pull_args *a);
+/* kmqc_pull_req() - PULL_MESSAGE of @a in @r (it points at @a's strings). */
+void kmqc_pull_req(struct kmq_client *c, struct kmqc_req *r,
+		   const struct kmqc_pull_args *a);
 /*
  * kmqc_pull_parse() - the response @f to a pull of @mq under @sub.
  * Return: 0, or the broker's error (code other than 0, 19, 20, 21).

@@ -2,7 +2,9 @@
 /*
  * kmq_consumer_pull.c - the pull consumer: the caller lists a topic's
  * queues, pulls each from the offsets it chooses (long polling when it
- * asks to block), and reads and commits the group's offsets itself. The
+ * asks to block; synchronously, or with as many pulls in flight as it
+ * likes, completed through a callback), and reads and commits the
+ * group's offsets itself. The
  * client still heartbeats the group (CONSUME_ACTIVELY) with the topics
  * used, so the brokers know it.
  */
@@ -198,60 +200,58 @@ void kmq_pull_result_free(struct kmq_pull_result *res)
 	free(r);
 }
 
-int kmq_pull_consumer_pull(struct kmq_pull_consumer *c,
-			   const struct kmq_mq *mq, const char *expr,
-			   int64_t offset, unsigned int max_msgs,
-			   unsigned int block_ms, struct kmq_pull_result **res)
+/*
+ * Check a pull's arguments, and build its request in @req: @a and @sub
+ * (kmqc_sub_free() once done) are what it points at.
+ */
+static int kmqc_pullc_prepare(struct kmq_pull_consumer *c,
+			      const struct kmq_mq *mq, const char *expr,
+			      int64_t offset, unsigned int max_msgs,
+			      unsigned int block_ms, char *addr,
+			      struct kmqc_sub *sub, struct kmqc_pull_args *a,
+			      struct kmqc_req *req)
 {
-	char addr[KMQ_ADDR_MAX + 1];
-	struct kmqc_pull_args a = { 0 };
-	struct kmqc_pull_result *r;
-	struct kmq_rmt_cmd req;
-	struct kmqc_frame *f;
-	struct kmqc_sub sub;
-	unsigned int i;
 	int ret;
 
-	if (!c || !res || offset < 0 || !max_msgs ||
-	    max_msgs > KMQC_PULL_MAX_MSGS)
-		return kmqc_fail(-EINVAL, "%s: bad arguments", __func__);
-	ret = kmqc_pullc_addr(c, mq, addr, sizeof(addr));
+	if (!c || offset < 0 || !max_msgs || max_msgs > KMQC_PULL_MAX_MSGS)
+		return kmqc_fail(-EINVAL, "pull: bad arguments");
+	ret = kmqc_pullc_addr(c, mq, addr, KMQ_ADDR_MAX + 1);
 	if (ret)
 		return ret;
-	ret = kmqc_sub_init(&sub, mq->topic, expr);
+	ret = kmqc_sub_init(sub, mq->topic, expr);
 	if (ret)
 		return ret;
 	kmqc_pullc_use(c, mq->topic);
-	a.group = c->group;
-	a.mq = mq;
-	a.offset = offset;
-	a.max_msgs = max_msgs;
-	a.sys_flag = KMQC_PULL_SUBSCRIPTION |
-		     (block_ms ? KMQC_PULL_SUSPEND : 0);
-	a.commit_offset = -1;
-	a.suspend_ms = block_ms;
-	a.sub = &sub;
-	ret = kmqc_pull_req(c->client, &req, &a);
-	if (ret) {
-		kmqc_sub_free(&sub);
-		return kmqc_fail(ret, "pull");
-	}
-	ret = kmqc_call(c->client, addr, &req, NULL, 0,
-			block_ms + c->cfg.client.request_timeout_ms, &f);
-	kmq_rmt_cmd_free(&req);
-	if (ret) {
-		kmqc_sub_free(&sub);
-		return ret;
-	}
+	memset(a, 0, sizeof(*a));
+	a->group = c->group;
+	a->mq = mq;
+	a->offset = offset;
+	a->max_msgs = max_msgs;
+	a->sys_flag = KMQC_PULL_SUBSCRIPTION |
+		      (block_ms ? KMQC_PULL_SUSPEND : 0);
+	a->commit_offset = -1;
+	a->suspend_ms = block_ms;
+	a->sub = sub;
+	kmqc_pull_req(c->client, req, a);
+	return 0;
+}
+
+/* The result of a pull of @mq answered with @f (freed here). */
+static int kmqc_pullc_result(struct kmqc_frame *f, const struct kmq_mq *mq,
+			     const struct kmqc_sub *sub,
+			     struct kmq_pull_result **res)
+{
+	struct kmqc_pull_result *r;
+	unsigned int i;
+	int ret;
+
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		kmqc_frame_free(f);
-		kmqc_sub_free(&sub);
 		return kmqc_fail(-ENOMEM, "pull");
 	}
-	ret = kmqc_pull_parse(f, mq, &sub, &r->pr);
+	ret = kmqc_pull_parse(f, mq, sub, &r->pr);
 	kmqc_frame_free(f);
-	kmqc_sub_free(&sub);
 	if (!ret && r->pr.n) {
 		r->pubs = calloc(r->pr.n, sizeof(*r->pubs));
 		if (!r->pubs)
@@ -271,6 +271,96 @@ int kmq_pull_consumer_pull(struct kmq_pull_consumer *c,
 	r->pub.msgs = r->pubs;
 	*res = &r->pub;
 	return 0;
+}
+
+int kmq_pull_consumer_pull(struct kmq_pull_consumer *c,
+			   const struct kmq_mq *mq, const char *expr,
+			   int64_t offset, unsigned int max_msgs,
+			   unsigned int block_ms, struct kmq_pull_result **res)
+{
+	char addr[KMQ_ADDR_MAX + 1];
+	struct kmqc_pull_args a;
+	struct kmqc_frame *f;
+	struct kmqc_sub sub;
+	struct kmqc_req req;
+	int ret;
+
+	if (!res)
+		return kmqc_fail(-EINVAL, "%s: bad arguments", __func__);
+	ret = kmqc_pullc_prepare(c, mq, expr, offset, max_msgs, block_ms, addr,
+				 &sub, &a, &req);
+	if (ret)
+		return ret;
+	ret = kmqc_call(c->client, addr, &req.cmd, NULL, 0,
+			block_ms + c->cfg.client.request_timeout_ms, &f);
+	if (!ret)
+		ret = kmqc_pullc_result(f, mq, &sub, res);
+	kmqc_sub_free(&sub);
+	return ret;
+}
+
+/**
+ * struct kmqc_pull_call - an async pull in flight.
+ * @mq, @sub: what its response is read against
+ * @pend: its request (no allocation apart)
+ */
+struct kmqc_pull_call {
+	struct kmq_mq mq;
+	struct kmqc_sub sub;
+	kmq_pull_cb cb;
+	void *arg;
+	struct kmqc_pending pend;
+};
+
+static void kmqc_pullc_done(void *arg, int err, struct kmqc_frame *f)
+{
+	struct kmqc_pull_call *pc = arg;
+	struct kmq_pull_result *res = NULL;
+	kmq_pull_cb cb = pc->cb;
+	void *cb_arg = pc->arg;
+
+	if (!err)
+		err = kmqc_pullc_result(f, &pc->mq, &pc->sub, &res);
+	kmqc_sub_free(&pc->sub);
+	free(pc);
+	cb(cb_arg, err, res);
+}
+
+int kmq_pull_consumer_pull_async(struct kmq_pull_consumer *c,
+				 const struct kmq_mq *mq, const char *expr,
+				 int64_t offset, unsigned int max_msgs,
+				 unsigned int block_ms, kmq_pull_cb cb,
+				 void *arg)
+{
+	char addr[KMQ_ADDR_MAX + 1];
+	struct kmqc_pull_call *pc;
+	struct kmqc_pull_args a;
+	struct kmqc_req req;
+	int ret;
+
+	if (!cb || !mq)
+		return kmqc_fail(-EINVAL, "%s: bad arguments", __func__);
+	pc = malloc(sizeof(*pc));
+	if (!pc)
+		return kmqc_fail(-ENOMEM, "pull");
+	pc->mq = *mq;
+	pc->cb = cb;
+	pc->arg = arg;
+	ret = kmqc_pullc_prepare(c, &pc->mq, expr, offset, max_msgs, block_ms,
+				 addr, &pc->sub, &a, &req);
+	if (ret) {
+		free(pc);
+		return ret;
+	}
+	ret = kmqc_call_async_p(c->client, addr, &req.cmd, NULL, 0,
+				kmqc_mono_ms() + block_ms +
+				c->cfg.client.request_timeout_ms,
+				&pc->pend, kmqc_pullc_done, pc);
+	if (ret) {
+		kmqc_sub_free(&pc->sub);
+		free(pc);
+	}
+	return ret;
 }
 
 int kmq_pull_consumer_fetch_offset(struct kmq_pull_consumer *c,

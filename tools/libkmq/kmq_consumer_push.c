@@ -242,7 +242,7 @@ static void kmqc_pull_task(void *arg, bool run)
 	struct kmq_push_consumer *c = pq->owner;
 	struct kmqc_pull_args a = { 0 };
 	char addr[KMQ_ADDR_MAX + 1];
-	struct kmq_rmt_cmd req;
+	struct kmqc_req req;
 	unsigned int epoch;
 	int64_t off;
 	int ret;
@@ -303,19 +303,17 @@ static void kmqc_pull_task(void *arg, bool run)
 	}
 	ret = kmqc_broker_addr(c->client, pq->mq.broker_name, addr,
 			       sizeof(addr));
-	if (!ret && a.sub)
-		ret = kmqc_pull_req(c->client, &req, &a);
-	else if (!ret)
+	if (!ret && !a.sub)
 		ret = -ENOENT;
 	if (!ret) {
+		kmqc_pull_req(c->client, &req, &a);
 		pthread_mutex_lock(&pq->lock);
 		pq->pull_epoch = epoch;
 		pthread_mutex_unlock(&pq->lock);
-		ret = kmqc_call_async(c->client, addr, &req, NULL, 0,
+		ret = kmqc_call_async(c->client, addr, &req.cmd, NULL, 0,
 				      c->cfg.suspend_timeout_ms +
 				      KMQC_PULL_TIMEOUT_EXTRA_MS,
 				      kmqc_pull_done, pq);
-		kmq_rmt_cmd_free(&req);
 	}
 	if (ret) {
 		if (!c->stopping)

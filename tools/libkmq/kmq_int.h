@@ -63,7 +63,18 @@ int kmqc_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *m,
  */
 typedef void (*kmqc_task_fn)(void *arg, bool run);
 
-struct kmqc_task;
+/**
+ * struct kmqc_task - a task in a queue: allocated by kmqc_wq_post(), or
+ * the caller's own storage (kmqc_wq_post_task(): @own, never freed by
+ * the queue, and not touched by it once @fn is called).
+ */
+struct kmqc_task {
+	kmqc_task_fn fn;
+	void *arg;
+	uint64_t due;
+	bool own;
+	struct kmqc_task *next;
+};
 
 /**
  * struct kmqc_wq - threads running tasks, each now or after a delay.
@@ -90,6 +101,14 @@ int kmqc_wq_init(struct kmqc_wq *q, unsigned int nthreads, const char *name);
 int kmqc_wq_post(struct kmqc_wq *q, uint64_t delay_ms, kmqc_task_fn fn,
 		 void *arg);
 /*
+ * kmqc_wq_post_task() - run @fn(@arg, true) now, queued in @t, the
+ * caller's storage (no allocation): @t must stay valid until @fn is
+ * called, and may be freed by @fn. Return: 0, or -ESHUTDOWN (then @fn is
+ * not called at all).
+ */
+int kmqc_wq_post_task(struct kmqc_wq *q, struct kmqc_task *t,
+		      kmqc_task_fn fn, void *arg);
+/*
  * kmqc_wq_stop() - stop the threads once their current tasks end; the
  * tasks left are run (@drain) or discarded (fn(arg, false)), and posts
  * fail from now on. Idempotent; not from one of @q's threads.
@@ -104,7 +123,8 @@ bool kmqc_wq_in(struct kmqc_wq *q);
 
 /**
  * struct kmqc_frame - a frame read from a connection: its bytes, and the
- * command decoded from them (whose body points into @raw).
+ * command decoded from them (whose body points into @raw). One
+ * allocation: @raw follows the structure.
  */
 struct kmqc_frame {
 	uint8_t *raw;
@@ -120,6 +140,11 @@ int64_t kmqc_ext_i64(const struct kmqc_frame *f, const char *key,
 
 /* ---- strings -------------------------------------------------------- */
 
+/*
+ * kmqc_strcpy() - @src into @dst of @size bytes, cut to fit and
+ * NUL-terminated (@size > 0); without printf's cost on hot paths.
+ */
+void kmqc_strcpy(char *dst, const char *src, size_t size);
 /* kmqc_strdup() - strdup() of NULL is NULL; false only when out of memory. */
 bool kmqc_strdup(char **dst, const char *src);
 /* kmqc_name_ok() - 1..@max bytes, no control characters. */

@@ -15,13 +15,39 @@
 #include "kmq_props.h"
 #include "kmq_record.h"
 
+/* Append the decimal @v at *@p. */
+static void kmqc_put_dec(char **p, uint32_t v)
+{
+	char tmp[10];
+	unsigned int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*(*p)++ = tmp[--n];
+}
+
+/* "ip:port" ("[ip6]:port"); IPv4 without printf, as every message has two. */
 static void kmqc_host_str(const struct kmq_host *h, char *buf, size_t len)
 {
-	char ip[INET6_ADDRSTRLEN];
+	char ip[INET6_ADDRSTRLEN], *p = buf;
+	unsigned int i;
 
-	if (!inet_ntop(h->v6 ? AF_INET6 : AF_INET, h->addr, ip, sizeof(ip)))
-		snprintf(ip, sizeof(ip), "?");
-	snprintf(buf, len, h->v6 ? "[%s]:%u" : "%s:%u", ip, h->port);
+	if (h->v6 || len < sizeof("255.255.255.255:4294967295")) {
+		if (!inet_ntop(h->v6 ? AF_INET6 : AF_INET, h->addr, ip,
+			       sizeof(ip)))
+			snprintf(ip, sizeof(ip), "?");
+		snprintf(buf, len, h->v6 ? "[%s]:%u" : "%s:%u", ip, h->port);
+		return;
+	}
+	for (i = 0; i < 4; i++) {
+		kmqc_put_dec(&p, h->addr[i]);
+		*p++ = i < 3 ? '.' : ':';
+	}
+	kmqc_put_dec(&p, h->port);
+	*p = '\0';
 }
 
 /* Copy @n bytes and a NUL to *@p; return where they went. */
@@ -35,18 +61,57 @@ static char *kmqc_put_str(char **p, const char *s, size_t n)
 	return at;
 }
 
-static bool kmqc_rec_prop(const struct kmq_record *r, const char *name,
-			  const char **v, uint32_t *vl)
+/* The properties a received message shows, found in one pass. */
+enum {
+	KMQC_RP_TAGS,
+	KMQC_RP_KEYS,
+	KMQC_RP_UNIQ,
+	KMQC_RP_RETRY,
+	KMQC_RP_N,
+};
+
+/*
+ * Each of the properties above in @v and @vl (NULL and 0 when absent),
+ * as kmq_props_get() finds them: the last of a name wins, and in a
+ * malformed string none is found.
+ */
+static void kmqc_rec_props(const struct kmq_record *r, const char **v,
+			   uint32_t *vl)
 {
-	return !kmq_props_get(r->props, r->props_len, name, strlen(name), v,
-			      vl);
+	static const char * const names[KMQC_RP_N] = {
+		[KMQC_RP_TAGS] = KMQ_PROP_TAGS,
+		[KMQC_RP_KEYS] = KMQ_PROP_KEYS,
+		[KMQC_RP_UNIQ] = KMQ_PROP_UNIQ_KEY,
+		[KMQC_RP_RETRY] = KMQ_PROP_RETRY_TOPIC,
+	};
+	struct kmq_prop pr;
+	uint32_t pos = 0;
+	unsigned int i;
+	int ret;
+
+	memset(v, 0, KMQC_RP_N * sizeof(*v));
+	memset(vl, 0, KMQC_RP_N * sizeof(*vl));
+	while ((ret = kmq_props_next(r->props, r->props_len, &pos, &pr)) > 0) {
+		for (i = 0; i < KMQC_RP_N; i++) {
+			if (pr.name_len == strlen(names[i]) &&
+			    !memcmp(pr.name, names[i], pr.name_len)) {
+				v[i] = pr.value;
+				vl[i] = pr.value_len;
+				break;
+			}
+		}
+	}
+	if (ret < 0) {
+		memset(v, 0, KMQC_RP_N * sizeof(*v));
+		memset(vl, 0, KMQC_RP_N * sizeof(*vl));
+	}
 }
 
 static struct kmqc_msg *kmqc_msg_from_record(const struct kmq_record *r,
 					     const char *broker)
 {
-	const char *tags = NULL, *keys = NULL, *rtopic = NULL, *uniq = NULL;
-	uint32_t tl = 0, kl = 0, rl = 0, ul = 0;
+	const char *tags, *keys, *rtopic = NULL, *uniq, *pv[KMQC_RP_N];
+	uint32_t tl, kl, rl = 0, ul, pl[KMQC_RP_N];
 	size_t blen = strlen(broker), size;
 	struct kmq_message_ext *x;
 	void *inflated = NULL;
@@ -55,12 +120,18 @@ static struct kmqc_msg *kmqc_msg_from_record(const struct kmq_record *r,
 	char *p;
 	int raw = 0;
 
-	kmqc_rec_prop(r, KMQ_PROP_TAGS, &tags, &tl);
-	kmqc_rec_prop(r, KMQ_PROP_KEYS, &keys, &kl);
-	kmqc_rec_prop(r, KMQ_PROP_UNIQ_KEY, &uniq, &ul);
+	kmqc_rec_props(r, pv, pl);
+	tags = pv[KMQC_RP_TAGS];
+	tl = pl[KMQC_RP_TAGS];
+	keys = pv[KMQC_RP_KEYS];
+	kl = pl[KMQC_RP_KEYS];
+	uniq = pv[KMQC_RP_UNIQ];
+	ul = pl[KMQC_RP_UNIQ];
 	if (r->topic_len >= strlen(KMQC_RETRY_PREFIX) &&
-	    !memcmp(r->topic, KMQC_RETRY_PREFIX, strlen(KMQC_RETRY_PREFIX)))
-		kmqc_rec_prop(r, KMQ_PROP_RETRY_TOPIC, &rtopic, &rl);
+	    !memcmp(r->topic, KMQC_RETRY_PREFIX, strlen(KMQC_RETRY_PREFIX))) {
+		rtopic = pv[KMQC_RP_RETRY];
+		rl = pl[KMQC_RP_RETRY];
+	}
 	if (rtopic && !rl)
 		rtopic = NULL;
 	if (r->sys_flag & KMQ_SYSFLAG_COMPRESSED) {
@@ -115,7 +186,7 @@ static struct kmqc_msg *kmqc_msg_from_record(const struct kmq_record *r,
 	kmqc_host_str(&r->store_host, x->store_host, sizeof(x->store_host));
 	kmq_msgid_encode(x->offset_msg_id, &r->store_host, r->phys_offset);
 	if (uniq && ul && ul <= KMQ_MSG_ID_MAX)
-		snprintf(x->msg_id, sizeof(x->msg_id), "%.*s", (int)ul, uniq);
+		memcpy(x->msg_id, uniq, ul);	/* calloc()ed: NUL-ended */
 	else
 		memcpy(x->msg_id, x->offset_msg_id, sizeof(x->msg_id));
 	return m;

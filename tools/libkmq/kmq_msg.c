@@ -6,7 +6,6 @@
  * SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320), and a batch body.
  */
 #include <arpa/inet.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +48,9 @@ static bool kmqc_prop_text_ok(const char *s)
 	       !strchr(s, KMQ_PROP_PAIR_SEP);
 }
 
-/* Append one pair to @buf (KMQ_PROPS_MAX + 1 bytes) at *@pos. */
-static int kmqc_prop_add(char *buf, uint32_t *pos, const char *name,
-			 const char *value)
+/* Append one pair at *@pos to @buf, of @cap bytes and one for a NUL. */
+static int kmqc_prop_add(char *buf, uint32_t cap, uint32_t *pos,
+			 const char *name, const char *value)
 {
 	int ret;
 
@@ -59,45 +58,85 @@ static int kmqc_prop_add(char *buf, uint32_t *pos, const char *name,
 		return kmqc_fail(-EINVAL,
 				 "property %s: empty name, or \\1 or \\2 in it",
 				 name ? name : "(null)");
-	ret = kmq_props_put(buf, KMQ_PROPS_MAX, pos, name, strlen(name),
-			    value, strlen(value));
+	ret = kmq_props_put(buf, cap, pos, name, strlen(name), value,
+			    strlen(value));
 	if (ret == -KMQ_FMT_ENOSPACE)
 		return kmqc_fail(-EMSGSIZE, "properties over %d bytes",
 				 KMQ_PROPS_MAX);
 	return ret ? kmqc_fail(-EINVAL, "property %s", name) : 0;
 }
 
-int kmqc_msg_props(const struct kmq_message *m, const char *uniq, char **out)
+/* The length of a pair, at most KMQ_PROPS_MAX + 1 (then too long). */
+static size_t kmqc_pair_len(const char *name, const char *value)
 {
-	char *buf = malloc(KMQ_PROPS_MAX + 1), level[12];
-	uint32_t pos = 0;
+	size_t n = name ? strnlen(name, KMQ_PROPS_MAX) : 0;
+
+	n += value ? strnlen(value, KMQ_PROPS_MAX) : 0;
+	return n + 2 > KMQ_PROPS_MAX ? KMQ_PROPS_MAX + 1 : n + 2;
+}
+
+size_t kmqc_msg_props_size(const struct kmq_message *m, bool uniq)
+{
+	size_t n = kmqc_pair_len(KMQ_PROP_WAIT, "true");
+	unsigned int i;
+
+	if (m->keys)
+		n += kmqc_pair_len(KMQ_PROP_KEYS, m->keys);
+	if (m->tags)
+		n += kmqc_pair_len(KMQ_PROP_TAGS, m->tags);
+	if (m->delay_level > 0)
+		n += kmqc_pair_len(KMQ_PROP_DELAY, "18");
+	if (uniq)
+		n += strlen(KMQ_PROP_UNIQ_KEY) + KMQC_UNIQ_LEN + 2;
+	for (i = 0; i < m->nprops && n <= KMQ_PROPS_MAX; i++)
+		n += kmqc_pair_len(m->props[i].name, m->props[i].value);
+	return n > KMQ_PROPS_MAX ? KMQ_PROPS_MAX : n;
+}
+
+int kmqc_msg_props_put(const struct kmq_message *m, const char *uniq,
+		       char *buf, size_t cap)
+{
+	uint32_t pos = 0, c = cap > KMQ_PROPS_MAX ? KMQ_PROPS_MAX : cap;
+	char level[12];
 	unsigned int i;
 	int ret = 0;
 
-	if (!buf)
-		return kmqc_fail(-ENOMEM, "properties");
 	if (m->keys)
-		ret = kmqc_prop_add(buf, &pos, KMQ_PROP_KEYS, m->keys);
+		ret = kmqc_prop_add(buf, c, &pos, KMQ_PROP_KEYS, m->keys);
 	if (!ret && m->tags)
-		ret = kmqc_prop_add(buf, &pos, KMQ_PROP_TAGS, m->tags);
+		ret = kmqc_prop_add(buf, c, &pos, KMQ_PROP_TAGS, m->tags);
 	if (!ret && m->delay_level > 0) {
-		snprintf(level, sizeof(level), "%d", m->delay_level);
-		ret = kmqc_prop_add(buf, &pos, KMQ_PROP_DELAY, level);
+		kmqc_i64_str(m->delay_level, level);
+		ret = kmqc_prop_add(buf, c, &pos, KMQ_PROP_DELAY, level);
 	}
 	if (!ret)
-		ret = kmqc_prop_add(buf, &pos, KMQ_PROP_WAIT, "true");
+		ret = kmqc_prop_add(buf, c, &pos, KMQ_PROP_WAIT, "true");
 	if (!ret && uniq)
-		ret = kmqc_prop_add(buf, &pos, KMQ_PROP_UNIQ_KEY, uniq);
+		ret = kmqc_prop_add(buf, c, &pos, KMQ_PROP_UNIQ_KEY, uniq);
 	for (i = 0; !ret && i < m->nprops; i++)
-		ret = kmqc_prop_add(buf, &pos, m->props[i].name,
+		ret = kmqc_prop_add(buf, c, &pos, m->props[i].name,
 				    m->props[i].value);
-	if (ret) {
+	if (ret)
+		return ret;
+	buf[pos] = '\0';
+	return pos;
+}
+
+int kmqc_msg_props(const struct kmq_message *m, const char *uniq, char **out)
+{
+	size_t cap = kmqc_msg_props_size(m, uniq);
+	char *buf = malloc(cap + 1);
+	int ret;
+
+	if (!buf)
+		return kmqc_fail(-ENOMEM, "properties");
+	ret = kmqc_msg_props_put(m, uniq, buf, cap);
+	if (ret < 0) {
 		free(buf);
 		return ret;
 	}
-	buf[pos] = '\0';
 	*out = buf;
-	return pos;
+	return ret;
 }
 
 /*
@@ -108,7 +147,13 @@ int kmqc_msg_props(const struct kmq_message *m, const char *uniq, char **out)
  */
 static uint32_t kmqc_uniq_rnd;
 static uint64_t kmqc_uniq_counter;
+static uint16_t kmqc_uniq_pid;	/* getpid() is a system call */
 static pthread_once_t kmqc_uniq_once = PTHREAD_ONCE_INIT;
+
+static void kmqc_uniq_forked(void)
+{
+	kmqc_uniq_pid = (uint16_t)getpid();
+}
 
 static void kmqc_uniq_seed(void)
 {
@@ -122,6 +167,8 @@ static void kmqc_uniq_seed(void)
 	kmqc_uniq_rnd = kmq_get_be32(r);
 	kmqc_uniq_counter = (uint64_t)kmq_get_be16(r + 4) << 32 |
 			    kmq_get_be32(r + 6) >> 1;
+	kmqc_uniq_pid = (uint16_t)getpid();
+	pthread_atfork(NULL, NULL, kmqc_uniq_forked);
 }
 
 void kmqc_uniq_id(const char *client_ip, char out[KMQC_UNIQ_LEN + 1])
@@ -133,7 +180,7 @@ void kmqc_uniq_id(const char *client_ip, char out[KMQC_UNIQ_LEN + 1])
 
 	pthread_once(&kmqc_uniq_once, kmqc_uniq_seed);
 	inet_pton(AF_INET, client_ip, b);
-	kmq_put_be16(b + 4, (uint16_t)getpid());
+	kmq_put_be16(b + 4, __atomic_load_n(&kmqc_uniq_pid, __ATOMIC_RELAXED));
 	kmq_put_be32(b + 6, kmqc_uniq_rnd);
 	n = __atomic_add_fetch(&kmqc_uniq_counter, 1, __ATOMIC_RELAXED);
 	kmq_put_be16(b + 10, (uint16_t)(n >> 32));
@@ -181,28 +228,22 @@ int kmqc_batch_body(const struct kmq_message *msgs, unsigned int n,
 	return 0;
 }
 
-int kmqc_send_req(struct kmq_client *c, struct kmq_rmt_cmd *req,
-		  const struct kmqc_send_hdr *h)
+void kmqc_send_req(struct kmq_client *c, struct kmqc_req *r,
+		   const struct kmqc_send_hdr *h)
 {
-	char d[16], e[16], f[16], g[24], hf[16];
-	int ret;
-
-	ret = kmqc_req(c, req, h->batch ? KMQ_REQ_SEND_BATCH_MESSAGE :
-		       KMQ_REQ_SEND_MESSAGE_V2);
-	if (ret)
-		return ret;
-	snprintf(d, sizeof(d), "%u", h->default_queues);
-	snprintf(e, sizeof(e), "%d", h->queue_id);
-	snprintf(f, sizeof(f), "%u", h->sys_flag);
-	snprintf(g, sizeof(g), "%" PRIu64, h->born_ts);
-	snprintf(hf, sizeof(hf), "%d", h->flag);
+	kmqc_req_init(c, r, h->batch ? KMQ_REQ_SEND_BATCH_MESSAGE :
+		      KMQ_REQ_SEND_MESSAGE_V2);
 	/* SEND_MESSAGE_V2's one-letter names of SEND_MESSAGE's fields. */
-	ret = kmqc_exts(req, "a", h->group, "b", h->topic,
-			"c", h->default_topic, "d", d, "e", e, "f", f,
-			"g", g, "h", hf, "i", h->props ? h->props : "",
-			"j", "0", "k", "false",
-			"m", h->batch ? "true" : "false", NULL);
-	if (ret)
-		kmq_rmt_cmd_free(req);
-	return ret;
+	kmqc_req_add(r, "a", h->group);
+	kmqc_req_add(r, "b", h->topic);
+	kmqc_req_add(r, "c", h->default_topic);
+	kmqc_req_add_i64(r, "d", h->default_queues);
+	kmqc_req_add_i64(r, "e", h->queue_id);
+	kmqc_req_add_i64(r, "f", h->sys_flag);
+	kmqc_req_add_i64(r, "g", (int64_t)h->born_ts);
+	kmqc_req_add_i64(r, "h", h->flag);
+	kmqc_req_add(r, "i", h->props ? h->props : "");
+	kmqc_req_add(r, "j", "0");
+	kmqc_req_add(r, "k", "false");
+	kmqc_req_add(r, "m", h->batch ? "true" : "false");
 }

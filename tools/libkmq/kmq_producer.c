@@ -8,6 +8,12 @@
  * one is stored, a failure is not worth retrying, retry_times retries are
  * spent or send_timeout_ms passed. Async jobs continue on the callback
  * thread; at most async_inflight_max are in flight.
+ *
+ * A job is one allocation with its properties and the copy of its body,
+ * reused through a small cache of the producer; its pending request is
+ * part of it, and its request header is built on the stack and encoded
+ * straight into the connection's buffer: an async send of a message
+ * allocates nothing once the cache is warm.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,22 +32,36 @@ struct kmq_producer {
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
 	unsigned int inflight;
+	unsigned int low;
+	unsigned int waiters;
+	struct kmqc_job *cache;
+	unsigned int ncached;
 };
+
+#define KMQC_JOB_CACHE		64		/* jobs kept for reuse */
+#define KMQC_JOB_MIN		4096		/* bytes a job gets at least */
+#define KMQC_JOB_CACHE_MAX	(64u << 10)	/* larger ones are freed */
 
 /**
  * struct kmqc_job - one send (a message or a batch) and its attempts.
- * @body: what goes on the wire; @body_owned: the same when allocated here
+ * @body: what goes on the wire: the caller's (sync), in @data, or @heap
+ * @heap: a compressed or batch body, allocated apart
+ * @props: the properties string, in @data
+ * @size: bytes allocated for the job and its @data
  * @fixed: the queue was chosen once by the caller's selector (@mq)
  * @cur: the queue of the attempt in flight (async)
+ * @pend: the request of the async attempt in flight
+ * @next: in the producer's cache
  */
 struct kmqc_job {
 	struct kmq_producer *p;
 	char topic[KMQ_TOPIC_MAX + 1];
 	bool batch;
 	const void *body;
-	void *body_owned;
+	void *heap;
 	size_t blen;
-	char *props;
+	const char *props;
+	size_t size;
 	uint32_t sys_flag;
 	int32_t flag;
 	unsigned int count;
@@ -56,6 +76,9 @@ struct kmqc_job {
 	char last_broker[KMQ_NAME_MAX + 1];
 	kmq_send_cb cb;
 	void *arg;
+	struct kmqc_pending pend;
+	struct kmqc_job *next;
+	char data[];
 };
 
 void kmq_producer_config_init(struct kmq_producer_config *cfg)
@@ -92,6 +115,12 @@ struct kmq_client *kmq_producer_client(struct kmq_producer *p)
 
 static void kmqc_producer_mem_free(struct kmq_producer *p)
 {
+	struct kmqc_job *job;
+
+	while ((job = p->cache)) {
+		p->cache = job->next;
+		free(job);
+	}
 	kmqc_faults_free(&p->faults);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->cv);
@@ -142,6 +171,9 @@ int kmq_producer_new(const struct kmq_producer_config *cfg,
 		p->cfg.default_topic_queues = 4;
 	if (!p->cfg.async_inflight_max)
 		p->cfg.async_inflight_max = 10000;
+	/* A caller blocked by a full window resumes at this many. */
+	p->low = p->cfg.async_inflight_max - 1 -
+		 p->cfg.async_inflight_max / 8;
 	p->rr = (uint32_t)kmqc_mono_ms();
 	own.owner = p;
 	ret = kmqc_client_new(&cfg->client, &own, &p->client);
@@ -159,8 +191,10 @@ void kmq_producer_free(struct kmq_producer *p)
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->lock);
+	p->waiters++;
 	while (p->inflight)
 		pthread_cond_wait(&p->cv, &p->lock);
+	p->waiters--;
 	pthread_mutex_unlock(&p->lock);
 	kmqc_unregister(p->client, p->group, NULL);
 	kmq_client_free(p->client);
@@ -173,24 +207,42 @@ int kmq_producer_flush(struct kmq_producer *p, unsigned int timeout_ms)
 	int ret = 0;
 
 	pthread_mutex_lock(&p->lock);
+	p->waiters++;
 	while (p->inflight && !ret)
 		if (kmqc_cond_wait_until(&p->cv, &p->lock, deadline) ==
 		    ETIMEDOUT && p->inflight)
 			ret = kmqc_fail(-ETIMEDOUT, "%u async sends in flight",
 					p->inflight);
+	p->waiters--;
 	pthread_mutex_unlock(&p->lock);
 	return ret;
 }
 
 /* ---- jobs ----------------------------------------------------------- */
 
+/* Give @job back: to the cache, or freed (p->lock held). */
+static void kmqc_job_put_locked(struct kmq_producer *p, struct kmqc_job *job)
+{
+	if (job->size <= KMQC_JOB_CACHE_MAX && p->ncached < KMQC_JOB_CACHE) {
+		job->next = p->cache;
+		p->cache = job;
+		p->ncached++;
+	} else {
+		free(job);
+	}
+}
+
 static void kmqc_job_free(struct kmqc_job *job)
 {
+	struct kmq_producer *p;
+
 	if (!job)
 		return;
-	free(job->body_owned);
-	free(job->props);
-	free(job);
+	p = job->p;
+	free(job->heap);
+	pthread_mutex_lock(&p->lock);
+	kmqc_job_put_locked(p, job);
+	pthread_mutex_unlock(&p->lock);
 }
 
 /* The queue chosen by the caller's selector, once for all attempts. */
@@ -218,61 +270,85 @@ static int kmqc_job_select(struct kmq_producer *p, struct kmqc_job *job,
 	return 0;
 }
 
-static struct kmqc_job *kmqc_job_new(struct kmq_producer *p, const char *topic)
+/* A job with @extra bytes of @data, from the cache if one is big enough. */
+static struct kmqc_job *kmqc_job_new(struct kmq_producer *p, const char *topic,
+				     size_t extra)
 {
-	struct kmqc_job *job = calloc(1, sizeof(*job));
+	size_t size = sizeof(struct kmqc_job) + extra;
+	struct kmqc_job *job = NULL;
 
-	if (!job) {
-		kmqc_fail(-ENOMEM, "send");
-		return NULL;
+	pthread_mutex_lock(&p->lock);
+	if (p->cache && p->cache->size >= size) {
+		job = p->cache;
+		p->cache = job->next;
+		p->ncached--;
+		size = job->size;
 	}
+	pthread_mutex_unlock(&p->lock);
+	if (!job) {
+		size = size < KMQC_JOB_MIN ? KMQC_JOB_MIN :
+		       (size + 1023) & ~(size_t)1023;
+		job = malloc(size);
+		if (!job) {
+			kmqc_fail(-ENOMEM, "send");
+			return NULL;
+		}
+	}
+	memset(job, 0, sizeof(*job));
+	job->size = size;
 	job->p = p;
-	snprintf(job->topic, sizeof(job->topic), "%s", topic);
+	kmqc_strcpy(job->topic, topic, sizeof(job->topic));
 	job->max_attempts = 1 + p->cfg.retry_times;
-	job->deadline = kmqc_mono_ms() + p->cfg.send_timeout_ms;
 	return job;
 }
 
-/* A job for one message; @copy: the body must outlive the call. */
+/*
+ * A job for one message; @copy: the body must outlive the call (it is
+ * copied into the job's data, after the properties).
+ */
 static int kmqc_job_single(struct kmq_producer *p,
 			   const struct kmq_message *m,
 			   const struct kmq_selector *sel, bool copy,
 			   struct kmqc_job **out)
 {
+	size_t clen = 0, psize;
 	struct kmqc_job *job;
-	size_t clen;
-	void *cbody;
+	void *cbody = NULL;
+	char *data;
 	int ret;
 
 	ret = kmqc_msg_check(m, p->cfg.max_message_size);
 	if (ret)
 		return ret;
-	job = kmqc_job_new(p, m->topic);
-	if (!job)
+	if (kmqc_should_compress(m->body_len, p->cfg.compress_threshold) &&
+	    kmqc_compress(m->body, m->body_len, p->cfg.compress_level,
+			  &cbody, &clen))
+		cbody = NULL;
+	psize = kmqc_msg_props_size(m, p->cfg.uniq_key);
+	job = kmqc_job_new(p, m->topic, psize + 1 +
+			   (copy && !cbody ? m->body_len : 0));
+	if (!job) {
+		free(cbody);
 		return -ENOMEM;
+	}
+	job->heap = cbody;
+	data = job->data;
 	if (p->cfg.uniq_key)
 		kmqc_uniq_id(p->client->client_ip, job->uniq);
-	ret = kmqc_msg_props(m, p->cfg.uniq_key ? job->uniq : NULL,
-			     &job->props);
+	ret = kmqc_msg_props_put(m, p->cfg.uniq_key ? job->uniq : NULL, data,
+				 psize);
 	if (ret < 0)
 		goto fail;
+	job->props = data;
 	job->body = m->body;
 	job->blen = m->body_len;
-	if (kmqc_should_compress(m->body_len, p->cfg.compress_threshold) &&
-	    !kmqc_compress(m->body, m->body_len, p->cfg.compress_level,
-			   &cbody, &clen)) {
-		job->body_owned = cbody;
+	if (cbody) {
 		job->body = cbody;
 		job->blen = clen;
 		job->sys_flag |= KMQ_SYSFLAG_COMPRESSED;
 	} else if (copy) {
-		job->body_owned = malloc(m->body_len);
-		if (!job->body_owned) {
-			ret = kmqc_fail(-ENOMEM, "send");
-			goto fail;
-		}
-		memcpy(job->body_owned, m->body, m->body_len);
-		job->body = job->body_owned;
+		memcpy(data + psize + 1, m->body, m->body_len);
+		job->body = data + psize + 1;
 	}
 	job->flag = m->flag;
 	job->count = 1;
@@ -311,7 +387,7 @@ static int kmqc_job_batch(struct kmq_producer *p,
 			return kmqc_fail(-EINVAL,
 					 "a batch cannot have delay levels");
 	}
-	job = kmqc_job_new(p, msgs[0].topic);
+	job = kmqc_job_new(p, msgs[0].topic, 0);
 	if (!job)
 		return -ENOMEM;
 	if (p->cfg.uniq_key) {
@@ -333,7 +409,7 @@ static int kmqc_job_batch(struct kmq_producer *p,
 				b.len, p->cfg.max_message_size);
 		goto fail;
 	}
-	job->body_owned = b.data;
+	job->heap = b.data;
 	job->body = b.data;
 	b.data = NULL;
 	job->blen = b.len;
@@ -352,8 +428,9 @@ fail:
 	return ret;
 }
 
-/* The queue and broker address of the next attempt. */
-static int kmqc_job_pick(struct kmqc_job *job, char *addr, size_t alen)
+/* The queue and broker address of the next attempt, at @now. */
+static int kmqc_job_pick(struct kmqc_job *job, char *addr, size_t alen,
+			 uint64_t now)
 {
 	struct kmq_producer *p = job->p;
 	struct kmqc_route *r;
@@ -371,7 +448,7 @@ static int kmqc_job_pick(struct kmqc_job *job, char *addr, size_t alen)
 						     __ATOMIC_RELAXED),
 				  job->last_broker[0] ? job->last_broker : NULL,
 				  p->cfg.fault_avoidance ? &p->faults : NULL,
-				  kmqc_mono_ms());
+				  now);
 		job->cur = r->wmqs[idx];
 		kmqc_route_put(r);
 	} else {
@@ -380,7 +457,7 @@ static int kmqc_job_pick(struct kmqc_job *job, char *addr, size_t alen)
 	return kmqc_broker_addr(p->client, job->cur.broker_name, addr, alen);
 }
 
-static int kmqc_job_req(struct kmqc_job *job, struct kmq_rmt_cmd *req)
+static void kmqc_job_req(struct kmqc_job *job, struct kmqc_req *req)
 {
 	struct kmq_producer *p = job->p;
 	struct kmqc_send_hdr h = {
@@ -395,12 +472,11 @@ static int kmqc_job_req(struct kmqc_job *job, struct kmq_rmt_cmd *req)
 		.props = job->batch ? NULL : job->props,
 		.batch = job->batch,
 	};
-	int ret = kmqc_send_req(p->client, req, &h);
 
-	return ret ? kmqc_fail(ret, "send request") : 0;
+	kmqc_send_req(p->client, req, &h);
 }
 
-/* The outcome of an answered attempt. */
+/* The outcome of an answered attempt (@addr NULL: name the broker). */
 static int kmqc_job_result(struct kmqc_job *job, const struct kmqc_frame *f,
 			   const char *addr, struct kmq_send_result *res)
 {
@@ -412,7 +488,11 @@ static int kmqc_job_result(struct kmqc_job *job, const struct kmqc_frame *f,
 
 	ret = kmqc_send_status(f->cmd.code, &st);
 	if (ret) {
-		snprintf(what, sizeof(what), "send to %s", addr);
+		if (addr)
+			snprintf(what, sizeof(what), "send to %s", addr);
+		else
+			snprintf(what, sizeof(what), "send to broker %s",
+				 job->cur.broker_name);
 		return kmqc_fail_resp(&f->cmd, what);
 	}
 	memset(res, 0, sizeof(*res));
@@ -423,8 +503,8 @@ static int kmqc_job_result(struct kmqc_job *job, const struct kmqc_frame *f,
 			n = KMQ_MSG_ID_MAX;
 		memcpy(res->offset_msg_id, ids, n);
 	}
-	snprintf(res->msg_id, sizeof(res->msg_id), "%s",
-		 job->uniq[0] ? job->uniq : res->offset_msg_id);
+	kmqc_strcpy(res->msg_id, job->uniq[0] ? job->uniq : res->offset_msg_id,
+		    sizeof(res->msg_id));
 	res->mq = job->cur;
 	res->mq.queue_id = (int)kmqc_ext_i64(f, "queueId", job->cur.queue_id);
 	res->queue_offset = kmqc_ext_i64(f, "queueOffset", -1);
@@ -433,20 +513,19 @@ static int kmqc_job_result(struct kmqc_job *job, const struct kmqc_frame *f,
 	return 0;
 }
 
-/* After a failed attempt: is there another? */
-static bool kmqc_job_again(struct kmqc_job *job, int err)
+/* After a failed attempt, at @now: is there another? */
+static bool kmqc_job_again(struct kmqc_job *job, int err, uint64_t now)
 {
 	if (job->cur.broker_name[0])
 		memcpy(job->last_broker, job->cur.broker_name,
 		       sizeof(job->last_broker));
 	return kmqc_send_retryable(err) && job->attempt < job->max_attempts &&
-	       kmqc_mono_ms() < job->deadline;
+	       now < job->deadline;
 }
 
-static void kmqc_job_fault(struct kmqc_job *job, int err)
+/* The fault avoidance's record of the attempt that ended at @now. */
+static void kmqc_job_fault(struct kmqc_job *job, int err, uint64_t now)
 {
-	uint64_t now = kmqc_mono_ms();
-
 	if (job->p->cfg.fault_avoidance && job->cur.broker_name[0])
 		kmqc_fault_update(&job->p->faults, job->cur.broker_name,
 				  now - job->t0, err < 0,
@@ -457,133 +536,141 @@ static int kmqc_job_run(struct kmqc_job *job, struct kmq_send_result *res)
 {
 	struct kmq_client *c = job->p->client;
 	char addr[KMQ_ADDR_MAX + 1];
-	struct kmq_rmt_cmd req;
+	struct kmqc_req req;
 	struct kmqc_frame *f;
 	uint64_t now;
 	int ret;
 
+	job->deadline = kmqc_mono_ms() + job->p->cfg.send_timeout_ms;
 	for (;;) {
 		job->attempt++;
 		memset(&job->cur, 0, sizeof(job->cur));
-		ret = kmqc_job_pick(job, addr, sizeof(addr));
-		if (!ret)
-			ret = kmqc_job_req(job, &req);
+		now = kmqc_mono_ms();
+		ret = kmqc_job_pick(job, addr, sizeof(addr), now);
 		if (!ret) {
-			now = kmqc_mono_ms();
+			kmqc_job_req(job, &req);
 			job->t0 = now;
 			if (now >= job->deadline)
 				ret = kmqc_fail(-ETIMEDOUT, "send to %s", addr);
 			else
-				ret = kmqc_call(c, addr, &req, job->body,
+				ret = kmqc_call(c, addr, &req.cmd, job->body,
 						job->blen, job->deadline - now,
 						&f);
-			kmq_rmt_cmd_free(&req);
-			kmqc_job_fault(job, ret);
+			now = kmqc_mono_ms();
+			kmqc_job_fault(job, ret, now);
 			if (!ret) {
 				ret = kmqc_job_result(job, f, addr, res);
 				kmqc_frame_free(f);
 			}
 		}
-		if (!ret || !kmqc_job_again(job, ret))
+		if (!ret || !kmqc_job_again(job, ret, now))
 			return ret;
 	}
 }
 
 /* ---- async ---------------------------------------------------------- */
 
-static void kmqc_window_put(struct kmq_producer *p)
-{
-	pthread_mutex_lock(&p->lock);
-	p->inflight--;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->lock);
-}
-
+/*
+ * A caller blocked by a full window waits until p->low are in flight, so
+ * that it sends a few at a time instead of waking for every completion.
+ */
 static int kmqc_window_get(struct kmq_producer *p)
 {
-	uint64_t deadline = kmqc_mono_ms() + p->cfg.send_timeout_ms;
-	/* A callback waiting for a slot would wait for itself. */
-	bool wait = !kmqc_wq_in(&p->client->exec);
+	uint64_t deadline;
 	int ret = 0;
 
 	pthread_mutex_lock(&p->lock);
-	while (wait && p->inflight >= p->cfg.async_inflight_max && !ret)
-		if (kmqc_cond_wait_until(&p->cv, &p->lock, deadline) ==
-		    ETIMEDOUT && p->inflight >= p->cfg.async_inflight_max)
+	/* A callback waiting for a slot would wait for itself. */
+	if (p->inflight >= p->cfg.async_inflight_max &&
+	    !kmqc_wq_in(&p->client->exec)) {
+		deadline = kmqc_mono_ms() + p->cfg.send_timeout_ms;
+		p->waiters++;
+		while (p->inflight > p->low &&
+		       kmqc_cond_wait_until(&p->cv, &p->lock, deadline) !=
+		       ETIMEDOUT)
+			;
+		p->waiters--;
+		if (p->inflight >= p->cfg.async_inflight_max)
 			ret = kmqc_fail(-ETIMEDOUT,
 					"%u async sends in flight (the window)",
 					p->inflight);
+	}
 	if (!ret)
 		p->inflight++;
 	pthread_mutex_unlock(&p->lock);
 	return ret;
 }
 
+/* The end of an async job: its slot and its memory back. */
 static void kmqc_job_finish(struct kmqc_job *job, int err,
 			    const struct kmq_send_result *res)
 {
 	struct kmq_producer *p = job->p;
 
 	job->cb(job->arg, err, err ? NULL : res);
-	kmqc_job_free(job);
-	kmqc_window_put(p);
+	free(job->heap);
+	pthread_mutex_lock(&p->lock);
+	kmqc_job_put_locked(p, job);
+	p->inflight--;
+	if (p->waiters && p->inflight <= p->low)
+		pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->lock);
 }
 
-static void kmqc_job_attempt(struct kmqc_job *job);
+static void kmqc_job_attempt(struct kmqc_job *job, uint64_t now);
 
 static void kmqc_job_done(void *arg, int err, struct kmqc_frame *f)
 {
 	struct kmqc_job *job = arg;
 	struct kmq_send_result res;
-	char addr[KMQ_NAME_MAX + 16];
+	uint64_t now = kmqc_mono_ms();
 
-	kmqc_job_fault(job, err);
+	kmqc_job_fault(job, err, now);
 	if (!err) {
-		snprintf(addr, sizeof(addr), "broker %s", job->cur.broker_name);
-		err = kmqc_job_result(job, f, addr, &res);
+		err = kmqc_job_result(job, f, NULL, &res);
 		kmqc_frame_free(f);
 		if (!err) {
 			kmqc_job_finish(job, 0, &res);
 			return;
 		}
 	}
-	if (kmqc_job_again(job, err))
-		kmqc_job_attempt(job);
+	if (kmqc_job_again(job, err, now))
+		kmqc_job_attempt(job, now);
 	else
 		kmqc_job_finish(job, err, NULL);
 }
 
-/* Start the next attempt; its outcome arrives in kmqc_job_done(). */
-static void kmqc_job_attempt(struct kmqc_job *job)
+/* Start the next attempt at @now; its outcome comes to kmqc_job_done(). */
+static void kmqc_job_attempt(struct kmqc_job *job, uint64_t now)
 {
 	char addr[KMQ_ADDR_MAX + 1];
-	struct kmq_rmt_cmd req;
-	uint64_t now;
+	struct kmqc_req req;
 	int ret;
 
 	for (;;) {
 		job->attempt++;
 		memset(&job->cur, 0, sizeof(job->cur));
-		ret = kmqc_job_pick(job, addr, sizeof(addr));
-		if (!ret)
-			ret = kmqc_job_req(job, &req);
+		ret = kmqc_job_pick(job, addr, sizeof(addr), now);
 		if (!ret) {
-			now = kmqc_mono_ms();
+			kmqc_job_req(job, &req);
 			job->t0 = now;
 			if (now >= job->deadline)
 				ret = kmqc_fail(-ETIMEDOUT, "send to %s", addr);
 			else
-				ret = kmqc_call_async(job->p->client, addr,
-						      &req, job->body,
-						      job->blen,
-						      job->deadline - now,
-						      kmqc_job_done, job);
-			kmq_rmt_cmd_free(&req);
+				ret = kmqc_call_async_p(job->p->client, addr,
+							&req.cmd, job->body,
+							job->blen,
+							job->deadline,
+							&job->pend,
+							kmqc_job_done, job);
 			if (!ret)
 				return;
-			kmqc_job_fault(job, ret);
+			now = kmqc_mono_ms();
+			kmqc_job_fault(job, ret, now);
+		} else {
+			now = kmqc_mono_ms();
 		}
-		if (!kmqc_job_again(job, ret)) {
+		if (!kmqc_job_again(job, ret, now)) {
 			kmqc_job_finish(job, ret, NULL);
 			return;
 		}
@@ -593,6 +680,7 @@ static void kmqc_job_attempt(struct kmqc_job *job)
 static int kmqc_job_start_async(struct kmq_producer *p, struct kmqc_job *job,
 				kmq_send_cb cb, void *arg)
 {
+	uint64_t now;
 	int ret;
 
 	if (!cb) {
@@ -606,8 +694,9 @@ static int kmqc_job_start_async(struct kmq_producer *p, struct kmqc_job *job,
 	}
 	job->cb = cb;
 	job->arg = arg;
-	job->deadline = kmqc_mono_ms() + p->cfg.send_timeout_ms;
-	kmqc_job_attempt(job);
+	now = kmqc_mono_ms();
+	job->deadline = now + p->cfg.send_timeout_ms;
+	kmqc_job_attempt(job, now);
 	return 0;
 }
 
@@ -652,7 +741,7 @@ int kmq_producer_send_oneway(struct kmq_producer *p,
 			     const struct kmq_selector *sel)
 {
 	char addr[KMQ_ADDR_MAX + 1];
-	struct kmq_rmt_cmd req;
+	struct kmqc_req req;
 	struct kmqc_job *job;
 	int ret;
 
@@ -662,13 +751,11 @@ int kmq_producer_send_oneway(struct kmq_producer *p,
 	if (ret)
 		return ret;
 	job->attempt = 1;
-	ret = kmqc_job_pick(job, addr, sizeof(addr));
-	if (!ret)
-		ret = kmqc_job_req(job, &req);
+	ret = kmqc_job_pick(job, addr, sizeof(addr), kmqc_mono_ms());
 	if (!ret) {
-		ret = kmqc_call_oneway(p->client, addr, &req, job->body,
+		kmqc_job_req(job, &req);
+		ret = kmqc_call_oneway(p->client, addr, &req.cmd, job->body,
 				       job->blen);
-		kmq_rmt_cmd_free(&req);
 	}
 	kmqc_job_free(job);
 	return ret;

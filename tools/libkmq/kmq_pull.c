@@ -12,32 +12,21 @@
 
 #include "kmq_consumer_int.h"
 
-int kmqc_pull_req(struct kmq_client *c, struct kmq_rmt_cmd *req,
-		  const struct kmqc_pull_args *a)
+void kmqc_pull_req(struct kmq_client *c, struct kmqc_req *r,
+		   const struct kmqc_pull_args *a)
 {
-	char qid[16], off[24], max[16], sys[16], commit[24], susp[16], ver[24];
-	int ret;
-
-	ret = kmqc_req(c, req, KMQ_REQ_PULL_MESSAGE);
-	if (ret)
-		return ret;
-	snprintf(qid, sizeof(qid), "%d", a->mq->queue_id);
-	snprintf(off, sizeof(off), "%" PRId64, a->offset);
-	snprintf(max, sizeof(max), "%u", a->max_msgs);
-	snprintf(sys, sizeof(sys), "%u", a->sys_flag);
-	snprintf(commit, sizeof(commit), "%" PRId64, a->commit_offset);
-	snprintf(susp, sizeof(susp), "%u", a->suspend_ms);
-	snprintf(ver, sizeof(ver), "%" PRId64, a->sub->version);
-	ret = kmqc_exts(req, "consumerGroup", a->group,
-			"topic", a->mq->topic, "queueId", qid,
-			"queueOffset", off, "maxMsgNums", max,
-			"sysFlag", sys, "commitOffset", commit,
-			"suspendTimeoutMillis", susp,
-			"subscription", a->sub->ntags ? a->sub->expr : "*",
-			"subVersion", ver, "expressionType", "TAG", NULL);
-	if (ret)
-		kmq_rmt_cmd_free(req);
-	return ret;
+	kmqc_req_init(c, r, KMQ_REQ_PULL_MESSAGE);
+	kmqc_req_add(r, "consumerGroup", a->group);
+	kmqc_req_add(r, "topic", a->mq->topic);
+	kmqc_req_add_i64(r, "queueId", a->mq->queue_id);
+	kmqc_req_add_i64(r, "queueOffset", a->offset);
+	kmqc_req_add_i64(r, "maxMsgNums", a->max_msgs);
+	kmqc_req_add_i64(r, "sysFlag", a->sys_flag);
+	kmqc_req_add_i64(r, "commitOffset", a->commit_offset);
+	kmqc_req_add_i64(r, "suspendTimeoutMillis", a->suspend_ms);
+	kmqc_req_add(r, "subscription", a->sub->ntags ? a->sub->expr : "*");
+	kmqc_req_add_i64(r, "subVersion", a->sub->version);
+	kmqc_req_add(r, "expressionType", "TAG");
 }
 
 void kmqc_pulled_free(struct kmqc_pulled *p)

@@ -570,7 +570,7 @@ int kmqc_broker_addr(struct kmq_client *c, const char *broker, char *addr,
 	for (i = 0; i < rs->n && ret; i++) {
 		b = kmqc_route_broker(rs->v[i]->tr, broker);
 		if (b && b->naddrs) {
-			snprintf(addr, len, "%s", b->addrs[0].addr);
+			kmqc_strcpy(addr, b->addrs[0].addr, len);
 			ret = 0;
 		}
 	}

@@ -24,6 +24,17 @@ int kmqc_msg_check(const struct kmq_message *m, size_t max_size);
  * -EMSGSIZE (over 32767 bytes), -ENOMEM.
  */
 int kmqc_msg_props(const struct kmq_message *m, const char *uniq, char **out);
+/*
+ * kmqc_msg_props_size() - room for @m's properties string (with a
+ * UNIQ_KEY when @uniq), its NUL not counted; at most KMQ_PROPS_MAX.
+ */
+size_t kmqc_msg_props_size(const struct kmq_message *m, bool uniq);
+/*
+ * kmqc_msg_props_put() - @m's properties string into @buf, @cap bytes
+ * (kmqc_msg_props_size()) and one for its NUL. Return: as kmqc_msg_props().
+ */
+int kmqc_msg_props_put(const struct kmq_message *m, const char *uniq,
+		       char *buf, size_t cap);
 /* kmqc_uniq_id() - a new UNIQ_KEY for a message of @client_ip. */
 void kmqc_uniq_id(const char *client_ip, char out[KMQC_UNIQ_LEN + 1]);
 /* struct kmqc_uniq - a UNIQ_KEY. */
@@ -55,8 +66,9 @@ struct kmqc_send_hdr {
 	bool batch;
 };
 
-int kmqc_send_req(struct kmq_client *c, struct kmq_rmt_cmd *req,
-		  const struct kmqc_send_hdr *h);
+/* kmqc_send_req() - the request of @h in @r; it points at @h's strings. */
+void kmqc_send_req(struct kmq_client *c, struct kmqc_req *r,
+		   const struct kmqc_send_hdr *h);
 
 /* ---- zlib (kmq_compress.c) ------------------------------------------ */
 

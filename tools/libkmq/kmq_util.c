@@ -14,8 +14,7 @@ void kmqc_frame_free(struct kmqc_frame *f)
 	if (!f)
 		return;
 	kmq_rmt_cmd_free(&f->cmd);
-	free(f->raw);
-	free(f);
+	free(f);		/* @raw is in the same allocation */
 }
 
 int64_t kmqc_ext_i64(const struct kmqc_frame *f, const char *key, int64_t def)
@@ -25,6 +24,14 @@ int64_t kmqc_ext_i64(const struct kmqc_frame *f, const char *key, int64_t def)
 	if (!f || kmq_rmt_ext_i64(&f->cmd, key, &v))
 		return def;
 	return v;
+}
+
+void kmqc_strcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 bool kmqc_strdup(char **dst, const char *src)

@@ -10,12 +10,15 @@
 
 #include "kmq_int.h"
 
-struct kmqc_task {
-	kmqc_task_fn fn;
-	void *arg;
-	uint64_t due;
-	struct kmqc_task *next;
-};
+/* Run @t and release it (its storage may be freed by its function). */
+static void kmqc_task_run(struct kmqc_task *t, bool run)
+{
+	bool own = t->own;
+
+	t->fn(t->arg, run);
+	if (!own)
+		free(t);
+}
 
 /* Move the timed tasks that are due to the FIFO (lock held). */
 static void kmqc_wq_promote(struct kmqc_wq *q, uint64_t now)
@@ -41,7 +44,8 @@ static void *kmqc_wq_main(void *arg)
 	pthread_setname_np(pthread_self(), q->name);
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
-		kmqc_wq_promote(q, kmqc_mono_ms());
+		if (q->timed)
+			kmqc_wq_promote(q, kmqc_mono_ms());
 		if (q->stop)
 			break;
 		t = q->head;
@@ -56,8 +60,7 @@ static void *kmqc_wq_main(void *arg)
 			q->tail = NULL;
 		q->running++;
 		pthread_mutex_unlock(&q->lock);
-		t->fn(t->arg, true);
-		free(t);
+		kmqc_task_run(t, true);
 		pthread_mutex_lock(&q->lock);
 		q->running--;
 	}
@@ -109,6 +112,7 @@ int kmqc_wq_post(struct kmqc_wq *q, uint64_t delay_ms, kmqc_task_fn fn,
 	t->fn = fn;
 	t->arg = arg;
 	t->next = NULL;
+	t->own = false;
 	t->due = delay_ms ? kmqc_mono_ms() + delay_ms : 0;
 	pthread_mutex_lock(&q->lock);
 	if (q->stop) {
@@ -132,6 +136,29 @@ int kmqc_wq_post(struct kmqc_wq *q, uint64_t delay_ms, kmqc_task_fn fn,
 		/* Every thread may be sleeping until a later due time. */
 		pthread_cond_broadcast(&q->cv);
 	}
+	pthread_mutex_unlock(&q->lock);
+	return 0;
+}
+
+int kmqc_wq_post_task(struct kmqc_wq *q, struct kmqc_task *t,
+		      kmqc_task_fn fn, void *arg)
+{
+	t->fn = fn;
+	t->arg = arg;
+	t->next = NULL;
+	t->own = true;
+	t->due = 0;
+	pthread_mutex_lock(&q->lock);
+	if (q->stop) {
+		pthread_mutex_unlock(&q->lock);
+		return -ESHUTDOWN;
+	}
+	if (q->tail)
+		q->tail->next = t;
+	else
+		q->head = t;
+	q->tail = t;
+	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->lock);
 	return 0;
 }
@@ -179,8 +206,7 @@ void kmqc_wq_stop(struct kmqc_wq *q, bool drain)
 		while (list) {
 			t = list;
 			list = t->next;
-			t->fn(t->arg, drain);
-			free(t);
+			kmqc_task_run(t, drain);
 		}
 	}
 }

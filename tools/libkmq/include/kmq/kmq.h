@@ -15,12 +15,12 @@
  * Thread-safety
  *   Every function may be called from any thread, concurrently, on the
  *   same object, except the *_free() functions: free an object once, after
- *   every other call on it has returned. Callbacks (send completions,
- *   listeners, the log hook) run on the library's own threads; they may
- *   call any function of this header except freeing the object they
- *   belong to, but they should return quickly: a send callback holds up
- *   the completion of other requests of its producer, a listener holds a
- *   consume thread.
+ *   every other call on it has returned. Callbacks (send and pull
+ *   completions, listeners, the log hook) run on the library's own
+ *   threads; they may call any function of this header except freeing
+ *   the object they belong to, but they should return quickly: a send or
+ *   pull callback holds up the completion of other requests of its
+ *   object, a listener holds a consume thread.
  *
  * Ownership of buffers
  *   Everything passed in (messages, strings, fields, bodies) belongs to the
@@ -393,8 +393,9 @@ KMQ_API int kmq_message_prop(const struct kmq_message_ext *m,
  * @fault_avoidance: avoid brokers that failed or answered slowly (true)
  * @fault_isolation_ms: how long a broker whose send failed is avoided
  *	(30000)
- * @async_inflight_max: async sends awaiting their response; more block
- *	the caller until one completes (or send_timeout_ms passes) (10000)
+ * @async_inflight_max: async sends awaiting their response; a caller
+ *	finding that many is blocked until an eighth of them (at least one)
+ *	completed, or send_timeout_ms passed (10000)
  * @uniq_key: add property UNIQ_KEY, the message id (true)
  */
 struct kmq_producer_config {
@@ -801,6 +802,33 @@ KMQ_API int kmq_pull_consumer_pull(struct kmq_pull_consumer *c,
 				   struct kmq_pull_result **res);
 
 KMQ_API void kmq_pull_result_free(struct kmq_pull_result *res);
+
+/**
+ * kmq_pull_cb - completion of kmq_pull_consumer_pull_async(), on a
+ * callback thread: @err 0 and @res, which the callee owns
+ * (kmq_pull_result_free(), from any thread), or a negative error and NULL.
+ */
+typedef void (*kmq_pull_cb)(void *arg, int err, struct kmq_pull_result *res);
+
+/**
+ * kmq_pull_consumer_pull_async() - kmq_pull_consumer_pull() without
+ * waiting: @cb is called once with the outcome, on a callback thread
+ * (client.callback_threads of them), after the request timeout
+ * (@block_ms + request_timeout_ms) at the latest. Any number of pulls may
+ * be in flight, of one queue or of several: those of one broker share
+ * its connection and go out together, so that a reader is not held to
+ * one round trip per pull (e.g. the next ranges of a queue whose backlog
+ * is known). Their callbacks may come in any order; a callback may pull
+ * again.
+ * Return: 0 (then @cb will be called), or an error as
+ * kmq_pull_consumer_pull() (then it will not).
+ */
+KMQ_API int kmq_pull_consumer_pull_async(struct kmq_pull_consumer *c,
+					 const struct kmq_mq *mq,
+					 const char *expr, int64_t offset,
+					 unsigned int max_msgs,
+					 unsigned int block_ms, kmq_pull_cb cb,
+					 void *arg);
 
 /**
  * kmq_pull_consumer_fetch_offset() - the group's committed offset of @mq.
