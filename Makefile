@@ -61,3 +61,11 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# make vmbench: kmq.ko against the userspace store inside one QEMU VM, and
+# kmqd's drain on both backends (kmod/scripts/vm/vmbench.sh, results in
+# docs/benchmarks.md). A benchmark: not part of `make test`.
+VMBENCH_KERNEL	?= 6.12
+.PHONY: vmbench
+vmbench:
+	kmod/scripts/vm/vmbench.sh $(VMBENCH_KERNEL)

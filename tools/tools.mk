@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# tools/tools.mk - kmq-bench (store mode on the userspace store; produce,
-# consume, pipeline and drain on libkmq; echo), its smoke tests, and
-# `make bench`.
+# tools/tools.mk - kmq-bench (store mode on either storage backend of
+# kmqd; produce, consume, pipeline and drain on libkmq; echo), its smoke
+# tests, and `make bench`.
 
 BENCH_SRCS	:= $(wildcard tools/bench/*.c)
 BENCH_OBJS	:= $(BENCH_SRCS:%.c=$(BUILD)/%.o)
@@ -14,7 +14,9 @@ TOOL_BINS	+= $(KMQ_BENCH)
 BENCH_LIBKMQ	:= $(BUILD)/libkmq.a
 $(BENCH_OBJS): CFLAGS += -Itools/libkmq/include
 
-$(KMQ_BENCH): $(BENCH_OBJS) $(LIBKMQSTORE) $(BENCH_LIBKMQ) $(LIBKMQFMT)
+# Store mode runs through kmqd's storage interface: libkmqd (its backend
+# objects) goes before the store library it calls.
+$(KMQ_BENCH): $(BENCH_OBJS) $(LIBKMQD) $(LIBKMQSTORE) $(BENCH_LIBKMQ) $(LIBKMQFMT)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lz $(LDLIBS)
 
 # The smoke tests are TAP shell scripts; their built copies know the
@@ -42,3 +44,12 @@ bench: $(KMQ_BENCH)
 
 bench-remote: $(KMQ_BENCH) $(KMQD)
 	tools/bench/run-remote.sh $(KMQ_BENCH) $(KMQD)
+
+# kmq-bench store's --backend and --syscalls (TAP).
+BENCH_SYSC_TEST	:= $(BUILD)/tests/t_bench_store_sysc
+TEST_BINS	+= $(BENCH_SYSC_TEST)
+
+$(BENCH_SYSC_TEST): tools/tests/t_bench_store_sysc.sh $(KMQ_BENCH)
+	@mkdir -p $(dir $@)
+	sed 's|@KMQ_BENCH@|$(abspath $(KMQ_BENCH))|' $< > $@
+	chmod +x $@

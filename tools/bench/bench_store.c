@@ -1,21 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * bench_store.c - kmq-bench's store mode: the userspace store in one
- * process, no broker and no network.
+ * bench_store.c - kmq-bench's store mode: a store in one process, no
+ * broker and no network, through kmqd's storage interface
+ * (kmqd_backend.h): --backend userspace (daemon/store) or kernel (kmq.ko
+ * through /dev/kmq), so both run the identical loop.
  *
- * Opens a fresh store, creates a topic, waits until the store's allocator
- * has prepared the segments it keeps ahead of the writer (unless
- * --no-wait), and runs two phases:
- *   append  N appender threads call kmq_store_append() (or, with --batch,
- *           kmq_store_append_batch()) for --duration seconds or --count
- *           records; each call's latency is measured around the call.
- *   read    one thread reads every queue back with kmq_store_read()
- *           (32 records a call), checks the counts, and decodes records
- *           with kmq_record_decode() and their body CRC (all, a sample,
- *           or none), their queue and offset, and the body bytes.
- * Between them it times kmq_store_flush() (what ASYNC_FLUSH left dirty)
- * and after them kmq_store_close(). Any failed check makes the exit
- * status 1.
+ * Opens a fresh store, creates a topic, waits until the store has
+ * prepared the segments it keeps ahead of the writer (unless --no-wait),
+ * and runs two phases:
+ *   append  N appender threads call kmqd_st_append() (or, with --batch,
+ *           kmqd_st_append_async(), waiting for its completion under
+ *           SYNC_FLUSH) for --duration seconds or --count records; each
+ *           call's latency is measured around the call.
+ *   read    one thread reads every queue back with kmqd_st_read() (32
+ *           records a call) and kmqd_st_release(), checks the counts, and
+ *           decodes records with kmq_record_decode() and their body CRC
+ *           (all, a sample, or none), their queue and offset, and the
+ *           body bytes.
+ * Between them it times kmqd_st_flush() (what ASYNC_FLUSH left dirty)
+ * and after them kmqd_store_close(). With --syscalls the kernel counts
+ * the process's system calls in each phase (bench_store_sysc.c). Any
+ * failed check makes the exit status 1.
  *
  * A body starts with a 12-byte mark, be32 appender number and be64 its
  * sequence number, followed by a fixed pattern; shorter bodies carry the
@@ -34,10 +39,12 @@
 #include <unistd.h>
 
 #include "kmq_record.h"
-#include "kmq_store.h"
+#include "kmqd_backend.h"
+#include "kmqd_log.h"
 
 #include "bench.h"
 #include "bench_report.h"
+#include "bench_store_sysc.h"
 
 #define MARK_LEN		12
 #define READ_MAX_MSGS		32
@@ -60,6 +67,7 @@ static const char * const verify_names[] = {
 
 struct opts {
 	const char *dir;
+	enum kmqd_backend_kind backend;
 	const char *topic;
 	uint32_t size;
 	enum kmq_flush_mode flush;
@@ -84,6 +92,7 @@ struct opts {
 	bool rm;
 	bool json;
 	bool quiet;
+	bool syscalls;
 };
 
 struct bench;
@@ -92,6 +101,8 @@ struct bench;
  * struct appender - one appender thread.
  * @counts: records appended to each queue
  * @next_off: in own-queue mode, the queue offset the next record must get
+ * @lock, @cond, @pending, @status: the completion of an asynchronous
+ *	append (SYNC_FLUSH batches)
  */
 struct appender {
 	struct bench *b;
@@ -99,17 +110,24 @@ struct appender {
 	pthread_t thr;
 	uint64_t limit;
 	uint64_t seq;
+	uint64_t calls;
 	uint64_t timeouts;
 	uint64_t *counts;
 	uint64_t next_off;
 	struct kmq_msg *msgs;
 	struct kmq_append_result *res;
 	unsigned char *bodies;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool pending;
+	int status;
 };
 
 struct bench {
 	struct opts o;
-	struct kmq_store *s;
+	struct kmqd_store *s;
+	const char *be_name;
+	bool kernel;
 	struct bench_worker *workers;
 	struct appender *apps;
 	pthread_barrier_t go;
@@ -119,6 +137,10 @@ struct bench {
 	int stop;
 	unsigned int live;
 	struct bench_failures fails;
+	struct bench_sysc sysc;
+	bool counting;
+	struct bench_sysc_snap app_sc[2];
+	struct bench_sysc_snap read_sc[2];
 };
 
 #define fail(b, ...)	bench_fail(&(b)->fails, __VA_ARGS__)
@@ -173,13 +195,48 @@ static void put_mark(unsigned char *body, uint32_t size, uint32_t app,
 	memcpy(body, m, size < MARK_LEN ? size : MARK_LEN);
 }
 
+/* Called on the store's flusher thread: wakes the appender. */
+static void append_done(void *arg, int status)
+{
+	struct appender *a = arg;
+
+	pthread_mutex_lock(&a->lock);
+	a->status = status;
+	a->pending = false;
+	pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/*
+ * A batch through kmqd_st_append_async(), as kmqd appends a batch send:
+ * it returns once the records are stored; under SYNC_FLUSH the appender
+ * then waits for the group commit that covers them. Return: as
+ * kmqd_st_append().
+ */
+static int append_batch(struct appender *a, uint32_t n)
+{
+	int ret;
+
+	a->pending = true;
+	ret = kmqd_st_append_async(a->b->s, a->msgs, n, a->res, append_done,
+				   a);
+	if (ret != KMQ_APPEND_PENDING)
+		return ret;
+	pthread_mutex_lock(&a->lock);
+	while (a->pending)
+		pthread_cond_wait(&a->cond, &a->lock);
+	ret = a->status;
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
 static void *appender_main(void *arg)
 {
 	struct appender *a = arg;
 	struct bench *b = a->b;
 	const struct opts *o = &b->o;
 	struct bench_worker *w = &b->workers[a->id];
-	uint64_t done = 0, calls = 0, t0 = 0, t1 = 0, rec_bytes, born;
+	uint64_t done = 0, t0 = 0, t1 = 0, rec_bytes, born;
 	uint32_t n, k, q, rr = a->id % o->queues;
 	bool timed;
 	char name[16];
@@ -206,20 +263,20 @@ static void *appender_main(void *arg)
 				 a->id, a->seq + k);
 		}
 
-		timed = calls++ % o->lat_every == 0;
+		timed = a->calls++ % o->lat_every == 0;
 		if (timed)
 			t0 = bench_now_ns();
 		if (o->batch == 1)
-			ret = kmq_store_append(b->s, a->msgs, a->res);
+			ret = kmqd_st_append(b->s, a->msgs, a->res);
 		else
-			ret = kmq_store_append_batch(b->s, a->msgs, n, a->res);
+			ret = append_batch(a, n);
 		if (timed)
 			t1 = bench_now_ns();
 
 		if (ret < 0) {
 			fail(b, "appender %u: append of %u records: %s (%s)",
 			     a->id, n, kmq_store_strerror(ret),
-			     kmq_store_errmsg());
+			     kmqd_st_errmsg());
 			__atomic_store_n(&b->stop, 1, __ATOMIC_RELAXED);
 			break;
 		}
@@ -378,7 +435,7 @@ static void read_all(struct bench *b, struct bench_worker *w,
 	req.max_msgs = READ_MAX_MSGS;
 	req.max_bytes = READ_MAX_BYTES;
 	for (q = 0; q < o->queues && !bench_interrupted; q++) {
-		ret = kmq_store_queue_offsets(b->s, o->topic, q, &min, &max);
+		ret = kmqd_st_queue_offsets(b->s, o->topic, q, &min, &max);
 		if (ret < 0) {
 			fail(b, "queue %u: offsets: %s", q,
 			     kmq_store_strerror(ret));
@@ -394,15 +451,15 @@ static void read_all(struct bench *b, struct bench_worker *w,
 		while (off < max && !bench_interrupted) {
 			req.offset = off;
 			t0 = bench_now_ns();
-			ret = kmq_store_read(b->s, &req, rg, READ_MAX_MSGS,
-					     &res);
+			ret = kmqd_st_read(b->s, &req, rg, READ_MAX_MSGS,
+					   &res);
 			t1 = bench_now_ns();
 			rs->calls++;
 			if (ret < 0) {
 				fail(b, "queue %u offset %llu: read: %s (%s)",
 				     q, (unsigned long long)off,
 				     kmq_store_strerror(ret),
-				     kmq_store_errmsg());
+				     kmqd_st_errmsg());
 				break;
 			}
 			if (res.status == KMQ_READ_OFFSET_TOO_SMALL &&
@@ -424,7 +481,7 @@ static void read_all(struct bench *b, struct bench_worker *w,
 						     &rs->verified);
 				off += rg[i].count;
 			}
-			kmq_store_release(b->s, rg, res.nranges);
+			kmqd_st_release(b->s, rg, res.nranges);
 			if (off != res.next_offset) {
 				fail(b, "queue %u: ranges end at %llu, next_offset is %llu",
 				     q, (unsigned long long)off,
@@ -465,19 +522,23 @@ void bench_store_usage(FILE *f)
 {
 	fprintf(f,
 		"  kmq-bench store --dir DIR [options]\n"
-		"  Appends to a fresh store in this process, then reads it all back.\n"
+		"  Appends to a fresh store in this process, then reads it all back,\n"
+		"  through kmqd's storage interface (either backend, the same loop).\n"
 		"  MB/s counts body bytes (--size); the record figures count whole\n"
 		"  records as stored (TOTALSIZE: body + 91 + topic length + properties).\n"
 		"    --dir DIR           store directory (required); must be absent or\n"
 		"                        empty unless --reuse\n"
+		"    --backend NAME      userspace (default: daemon/store in this\n"
+		"                        process) or kernel (kmq.ko through /dev/kmq)\n"
 		"    --size BYTES        body size (default 1024)\n"
 		"    --flush MODE        async (ASYNC_FLUSH, default) or sync (SYNC_FLUSH)\n"
 		"    --appenders N       appender threads (default 1)\n"
 		"    --queues N          queues of the topic (default: --appenders);\n"
 		"                        appender i appends to queue i %% N\n"
 		"    --round-robin       each appender cycles over all queues instead\n"
-		"    --batch N           records per call: 1 uses kmq_store_append(),\n"
-		"                        more kmq_store_append_batch() (default 1)\n"
+		"    --batch N           records per call: 1 uses the backend's append,\n"
+		"                        more its append_async, waiting for the sync\n"
+		"                        under SYNC_FLUSH (default 1; kernel: <= 1024)\n"
 		"    --lat-every N       time one append call in N (default 1: all); each\n"
 		"                        timed call costs two clock_gettime() calls\n"
 		"    --duration SEC      append phase length (default 10, unless --count)\n"
@@ -500,6 +561,10 @@ void bench_store_usage(FILE *f)
 		"    --reuse             accept a non-empty --dir (an existing store)\n"
 		"    --rm                remove the store directory at the end (not with\n"
 		"                        --reuse)\n"
+		"    --syscalls          count this process's system calls (every\n"
+		"                        thread) in each phase with the kernel's\n"
+		"                        syscall tracepoints (perf counters; needs\n"
+		"                        tracefs and root or perf_event_paranoid <= 1)\n"
 		"    --json              summary as one JSON object on stdout\n"
 		"    --quiet             no per-second progress lines on stderr\n"
 		"  Latency is per call: with --batch N one sample covers N records.\n"
@@ -509,6 +574,8 @@ void bench_store_usage(FILE *f)
 
 enum {
 	OPT_DIR = 256,
+	OPT_BACKEND,
+	OPT_SYSCALLS,
 	OPT_SIZE,
 	OPT_FLUSH,
 	OPT_APPENDERS,
@@ -535,6 +602,8 @@ enum {
 
 static const struct option long_opts[] = {
 	{ "dir", required_argument, NULL, OPT_DIR },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "syscalls", no_argument, NULL, OPT_SYSCALLS },
 	{ "size", required_argument, NULL, OPT_SIZE },
 	{ "flush", required_argument, NULL, OPT_FLUSH },
 	{ "appenders", required_argument, NULL, OPT_APPENDERS },
@@ -574,6 +643,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	int c, idx;
 
 	memset(o, 0, sizeof(*o));
+	o->backend = KMQD_BACKEND_USER;
 	o->topic = "BenchTopic";
 	o->size = 1024;
 	o->flush = KMQ_FLUSH_ASYNC;
@@ -595,6 +665,17 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		switch (c) {
 		case OPT_DIR:
 			o->dir = optarg;
+			break;
+		case OPT_BACKEND:
+			if (!strcmp(optarg, "userspace"))
+				o->backend = KMQD_BACKEND_USER;
+			else if (!strcmp(optarg, "kernel"))
+				o->backend = KMQD_BACKEND_KERNEL;
+			else
+				return bad_arg(name, optarg);
+			break;
+		case OPT_SYSCALLS:
+			o->syscalls = true;
 			break;
 		case OPT_SIZE:
 			if (bench_parse_u32(optarg, true, 64u << 20, &o->size))
@@ -764,6 +845,9 @@ static int setup_appenders(struct bench *b)
 		a = &b->apps[i];
 		a->b = b;
 		a->id = i;
+		/* calloc'd: the ones not reached are PTHREAD_*_INITIALIZER */
+		pthread_mutex_init(&a->lock, NULL);
+		pthread_cond_init(&a->cond, NULL);
 		a->limit = o->count ? per + (i < extra) : 0;
 		a->next_off = b->start_off[i % o->queues];
 		a->counts = calloc(o->queues, sizeof(*a->counts));
@@ -800,6 +884,8 @@ static void free_appenders(struct bench *b)
 		free(b->apps[i].msgs);
 		free(b->apps[i].res);
 		free(b->apps[i].bodies);
+		pthread_mutex_destroy(&b->apps[i].lock);
+		pthread_cond_destroy(&b->apps[i].cond);
 	}
 	free(b->apps);
 }
@@ -837,6 +923,8 @@ static int run_appenders(struct bench *b, struct bench_phase *ph)
 		return err;
 	if (o->duration_s)
 		deadline = ph->t_start + o->duration_s * 1000000000ull;
+	if (b->counting)
+		bench_sysc_read(&b->sysc, &b->app_sc[0]);
 	pthread_barrier_wait(&b->go);
 	while (__atomic_load_n(&b->live, __ATOMIC_ACQUIRE)) {
 		if (bench_interrupted || (deadline && bench_now_ns() >= deadline)) {
@@ -847,15 +935,65 @@ static int run_appenders(struct bench *b, struct bench_phase *ph)
 	}
 	for (i = 0; i < o->appenders; i++)
 		pthread_join(b->apps[i].thr, NULL);
+	if (b->counting)
+		bench_sysc_read(&b->sysc, &b->app_sc[1]);
 	bench_phase_stop(ph);
 	pthread_barrier_destroy(&b->go);
 	return 0;
 }
 
+/* The page cache's size (Cached: of /proc/meminfo) in KiB, or 0. */
+static uint64_t cached_kib(void)
+{
+	unsigned long long v = 0;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Cached: %llu kB", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 /*
- * Waits until the allocator has prepared what it keeps ahead of the
- * writer: prealloc_segments (by default ring - 1, or 1 without a ring),
- * within the ring's free slots. Return: seconds waited.
+ * kmq.ko keeps one segment prepared ahead of the writer, and its worker
+ * then reads that segment's pages into the page cache; the store info
+ * counts the files, not the pages. Waits until there are two segment
+ * files (one in a ring of one), then until the page cache stops growing
+ * (under 1 MiB in half a second), 30 s at most. Return: seconds waited.
+ */
+static double wait_prepared_kernel(struct bench *b,
+				   const struct kmq_store_config *cfg)
+{
+	struct timespec nap = { 0, 500 * 1000 * 1000 };
+	uint64_t t0 = bench_now_ns(), last = 0, now_kib;
+	struct kmq_store_stats st;
+	uint32_t want = 2;
+
+	if (cfg->ring_segments && cfg->ring_segments < want)
+		want = cfg->ring_segments;
+	while (!bench_interrupted && bench_now_ns() - t0 < 30000000000ull) {
+		kmqd_st_stats(b->s, &st);
+		now_kib = cached_kib();
+		if (!b->o.quiet)
+			fprintf(stderr, "preparing %6.1fs  %u of %u files, cache %llu MiB\n",
+				(bench_now_ns() - t0) / 1e9, st.segments, want,
+				(unsigned long long)(now_kib >> 10));
+		if (st.segments >= want && last && now_kib < last + 1024)
+			break;
+		last = now_kib;
+		nanosleep(&nap, NULL);
+	}
+	return (bench_now_ns() - t0) / 1e9;
+}
+
+/*
+ * Waits until the store has prepared what it keeps ahead of the writer.
+ * The userspace store: prealloc_segments (by default ring - 1, or 1
+ * without a ring), within the ring's free slots. Return: seconds waited.
  */
 static double wait_prepared(struct bench *b,
 			    const struct kmq_store_config *cfg)
@@ -866,11 +1004,13 @@ static double wait_prepared(struct bench *b,
 	struct kmq_store_stats st;
 	uint32_t want, room, last = 0;
 
+	if (b->kernel)
+		return wait_prepared_kernel(b, cfg);
 	want = cfg->prealloc_segments;
 	if (!want)
 		want = cfg->ring_segments ? cfg->ring_segments - 1 : 1;
 	for (;;) {
-		kmq_store_stats(b->s, &st);
+		kmqd_st_stats(b->s, &st);
 		room = want;
 		if (cfg->ring_segments) {
 			room = cfg->ring_segments -
@@ -904,7 +1044,10 @@ struct outcome {
 	struct kmq_store_stats st;
 	struct read_stats rs;
 	uint64_t appended;
+	uint64_t calls;
 	uint64_t timeouts;
+	struct bench_sysc_snap app_sc;
+	struct bench_sysc_snap read_sc;
 	double open_s;
 	double prep_s;
 	double flush_s;
@@ -923,6 +1066,8 @@ static json_t *config_json(const struct opts *o,
 	json_t *c = json_object();
 
 	jset(c, "dir", json_string(o->dir));
+	jset(c, "backend", json_string(o->backend == KMQD_BACKEND_KERNEL ?
+				       "kernel" : "userspace"));
 	jset(c, "topic", json_string(o->topic));
 	jset(c, "body_size", json_integer(o->size));
 	jset(c, "flush", json_string(o->flush == KMQ_FLUSH_SYNC ?
@@ -955,6 +1100,9 @@ static void print_json(struct bench *b, const struct kmq_store_config *cfg,
 	jset(ja, "records_per_sync",
 	     json_real(st->syncs ? (double)st->appends / st->syncs : 0));
 	jset(ja, "store_appends", json_integer(st->appends));
+	jset(ja, "calls", json_integer(r->calls));
+	if (b->counting)
+		jset(ja, "syscalls", bench_sysc_json(&r->app_sc, r->calls));
 	jr = json_null();
 	if (r->read_done) {
 		jr = bench_phase_json(rph);
@@ -962,6 +1110,9 @@ static void print_json(struct bench *b, const struct kmq_store_config *cfg,
 		jset(jr, "reclaimed_by_ring", json_integer(r->rs.reclaimed));
 		jset(jr, "decoded", json_integer(r->rs.verified));
 		jset(jr, "read_calls", json_integer(r->rs.calls));
+		if (b->counting)
+			jset(jr, "syscalls",
+			     bench_sysc_json(&r->read_sc, r->rs.calls));
 	}
 	jset(j, "mode", json_string("store"));
 	jset(j, "config", config_json(&b->o, cfg));
@@ -984,7 +1135,8 @@ static void print_text(struct bench *b, const struct kmq_store_config *cfg,
 	const struct kmq_store_stats *st = &r->st;
 	const struct opts *o = &b->o;
 
-	printf("store: %s, %u B bodies (%.0f B records), %s\n",
+	printf("store (%s backend): %s, %u B bodies (%.0f B records), %s\n",
+	       b->be_name,
 	       o->flush == KMQ_FLUSH_SYNC ? "SYNC_FLUSH" : "ASYNC_FLUSH",
 	       o->size,
 	       aph->msgs ? (double)aph->rec_bytes / aph->msgs : 0.0, o->dir);
@@ -995,10 +1147,19 @@ static void print_text(struct bench *b, const struct kmq_store_config *cfg,
 	printf("open %.3f s, then %.3f s waiting for prepared segments%s\n",
 	       r->open_s, r->prep_s, o->no_wait ? " (--no-wait)" : "");
 	bench_phase_print(aph, stdout);
-	printf("  fdatasync rounds %llu (%.1f records each), flush timeouts %llu\n",
-	       (unsigned long long)st->syncs,
-	       st->syncs ? (double)st->appends / st->syncs : 0.0,
-	       (unsigned long long)r->timeouts);
+	/* kmq.ko does not report its syncs. */
+	if (b->kernel)
+		printf("  flush timeouts %llu\n",
+		       (unsigned long long)r->timeouts);
+	else
+		printf("  fdatasync rounds %llu (%.1f records each), flush timeouts %llu\n",
+		       (unsigned long long)st->syncs,
+		       st->syncs ? (double)st->appends / st->syncs : 0.0,
+		       (unsigned long long)r->timeouts);
+	if (b->counting)
+		bench_sysc_print(stdout, "append syscalls",
+				 o->batch > 1 ? "append_batch call" :
+				 "append call", &r->app_sc, r->calls);
 	printf("flush after append: %.3f s\n", r->flush_s);
 	if (r->read_done) {
 		bench_phase_print(rph, stdout);
@@ -1007,6 +1168,9 @@ static void print_text(struct bench *b, const struct kmq_store_config *cfg,
 		       (unsigned long long)r->rs.reclaimed,
 		       (unsigned long long)r->rs.verified,
 		       verify_names[o->verify]);
+		if (b->counting)
+			bench_sysc_print(stdout, "read syscalls", "read call",
+					 &r->read_sc, r->rs.calls);
 	}
 	printf("close: %.3f s\n", r->close_s);
 	printf("%s: %llu failure(s)\n", b->fails.count ? "FAILED" : "ok",
@@ -1024,7 +1188,7 @@ static void check_queues(struct bench *b)
 		want = 0;
 		for (i = 0; i < b->o.appenders; i++)
 			want += b->apps[i].counts[q];
-		ret = kmq_store_queue_offsets(b->s, b->o.topic, q, &min, &max);
+		ret = kmqd_st_queue_offsets(b->s, b->o.topic, q, &min, &max);
 		if (ret < 0) {
 			fail(b, "queue %u: offsets: %s", q,
 			     kmq_store_strerror(ret));
@@ -1047,7 +1211,11 @@ static int read_phase(struct bench *b, struct bench_phase *rph,
 	err = bench_phase_start(rph, "read", "read call", rw, 1, b->o.quiet);
 	if (err)
 		return err;
+	if (b->counting)
+		bench_sysc_read(&b->sysc, &b->read_sc[0]);
 	read_all(b, rw, &r->rs);
+	if (b->counting)
+		bench_sysc_read(&b->sysc, &b->read_sc[1]);
 	bench_phase_stop(rph);
 	r->read_done = true;
 	if (r->rs.expected != r->appended)
@@ -1069,22 +1237,25 @@ static int open_store(struct bench *b, struct kmq_store_config *cfg)
 	unsigned int q;
 	int ret;
 
-	ret = kmq_store_open(cfg, &b->s);
+	ret = kmqd_store_open(b->o.backend, cfg, &b->s);
 	if (ret < 0) {
 		fprintf(stderr, "kmq-bench store: open %s: %s (%s)\n",
-			b->o.dir, kmq_store_strerror(ret), kmq_store_errmsg());
+			b->o.dir, kmq_store_strerror(ret), kmqd_st_errmsg());
+		b->s = NULL;
 		return ret;
 	}
-	ret = kmq_store_topic_create(b->s, b->o.topic, b->o.queues);
+	b->be_name = b->s->ops->name;
+	b->kernel = b->s->ops == &kmqd_backend_kernel;
+	ret = kmqd_st_topic_create(b->s, b->o.topic, b->o.queues);
 	if (ret < 0) {
 		fprintf(stderr, "kmq-bench store: topic %s: %s (%s)\n",
 			b->o.topic, kmq_store_strerror(ret),
-			kmq_store_errmsg());
+			kmqd_st_errmsg());
 		return ret;
 	}
 	for (q = 0; q < b->o.queues; q++) {
-		ret = kmq_store_queue_offsets(b->s, b->o.topic, q, &min,
-					      &b->start_off[q]);
+		ret = kmqd_st_queue_offsets(b->s, b->o.topic, q, &min,
+					    &b->start_off[q]);
 		if (ret < 0) {
 			fprintf(stderr, "kmq-bench store: queue %u: %s\n", q,
 				kmq_store_strerror(ret));
@@ -1153,6 +1324,16 @@ int bench_store_main(int argc, char **argv)
 		return ret;
 
 	bench_catch_signals();
+	/* kmqd's backend code logs at info: the backend chosen. */
+	kmqd_log_set_level(b.o.quiet ? KMQD_LOG_WARN : KMQD_LOG_INFO);
+	/* First, so that every thread of the store and the run inherits. */
+	if (b.o.syscalls) {
+		pid_t self = 0;
+
+		if (bench_sysc_open(&b.sysc, &self, 1))
+			return 2;
+		b.counting = true;
+	}
 
 	config_from_opts(&cfg, &b.o);
 	b.pattern = malloc(b.o.size ? b.o.size : 1);
@@ -1193,21 +1374,28 @@ int bench_store_main(int argc, char **argv)
 	status = 0;
 	for (i = 0; i < b.o.appenders; i++) {
 		r.appended += b.apps[i].seq;
+		r.calls += b.apps[i].calls;
 		r.timeouts += b.apps[i].timeouts;
 	}
-	kmq_store_stats(b.s, &r.st);
+	if (b.counting)
+		bench_sysc_diff(&b.sysc, &b.app_sc[0], &b.app_sc[1],
+				&r.app_sc);
+	kmqd_st_stats(b.s, &r.st);
 	if (!b.o.quiet)
 		fprintf(stderr, "flushing...\n");
 	t0 = bench_now_ns();
-	ret = kmq_store_flush(b.s);
+	ret = kmqd_st_flush(b.s);
 	r.flush_s = (bench_now_ns() - t0) / 1e9;
 	if (ret < 0)
-		fail(&b, "kmq_store_flush: %s (%s)", kmq_store_strerror(ret),
-		     kmq_store_errmsg());
+		fail(&b, "flush: %s (%s)", kmq_store_strerror(ret),
+		     kmqd_st_errmsg());
 	check_queues(&b);
 
 	if (b.o.read && !bench_interrupted) {
 		ret = read_phase(&b, &rph, rw, &r);
+		if (b.counting && r.read_done)
+			bench_sysc_diff(&b.sysc, &b.read_sc[0], &b.read_sc[1],
+					&r.read_sc);
 		if (ret) {
 			fprintf(stderr, "kmq-bench store: %s\n",
 				strerror(-ret));
@@ -1218,7 +1406,7 @@ int bench_store_main(int argc, char **argv)
 out_close:
 	if (b.s) {
 		t0 = bench_now_ns();
-		kmq_store_close(b.s);
+		kmqd_store_close(b.s);
 		r.close_s = (bench_now_ns() - t0) / 1e9;
 	}
 	if (!status) {
@@ -1247,5 +1435,6 @@ out_free:
 	free(rw);
 	free(b.pattern);
 	free(b.start_off);
+	bench_sysc_close(&b.sysc);
 	return status;
 }
