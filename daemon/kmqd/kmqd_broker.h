@@ -132,6 +132,7 @@ void kmqd_send_back_handle(struct kmqd_conn *c, struct kmq_rmt_cmd *req);
  * KMQ_PROPS_MAX + 1 bytes for the rewritten properties.
  */
 int kmqd_delay_redirect(struct kmq_msg *m, char *props);
+void kmqd_delay_notify(uint32_t qid);
 /* Copy properties without those named in @drop; length or -1. */
 int kmqd_props_without(char *out, const char *src, uint32_t len,
 		       const char * const *drop, unsigned int ndrop);

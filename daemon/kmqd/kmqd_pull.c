@@ -384,6 +384,9 @@ void kmqd_pull_wake(const char *topic, uint32_t queue_id)
 	uint32_t b = kmqd_park_bucket(topic, queue_id);
 	struct kmqd_pull **pp, *p, *woken = NULL;
 
+	if (!strcmp(topic, KMQD_SCHEDULE_TOPIC))
+		kmqd_delay_notify(queue_id);
+
 	pthread_mutex_lock(&kmqd_park_lock);
 	for (pp = &kmqd_parked[b]; *pp;) {
 		p = *pp;

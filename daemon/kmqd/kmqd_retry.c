@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,15 @@ static const uint32_t kmqd_delay_s[KMQD_DELAY_LEVELS] = {
 };
 
 static uint64_t kmqd_delay_offsets[KMQD_DELAY_LEVELS];
+/*
+ * A level is read again when a message reached it (kmqd_delay_notify())
+ * or its head message is due, at the latest KMQD_DELAY_RESCAN_MS after
+ * the last read: an idle broker makes no store read per level and tick
+ * (each is a system call on kmq.ko). idle_until: the delay thread's.
+ */
+#define KMQD_DELAY_RESCAN_MS	5000
+static uint64_t kmqd_delay_idle_until[KMQD_DELAY_LEVELS];
+static atomic_bool kmqd_delay_new[KMQD_DELAY_LEVELS];
 static bool kmqd_delay_dirty;
 static pthread_t kmqd_delay_thread;
 static pthread_mutex_t kmqd_delay_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -338,6 +348,13 @@ static void kmqd_delay_load(void)
 	json_decref(doc);
 }
 
+/* kmqd_delay_notify() - a message was stored in level @qid + 1's queue. */
+void kmqd_delay_notify(uint32_t qid)
+{
+	if (qid < KMQD_DELAY_LEVELS)
+		atomic_store(&kmqd_delay_new[qid], true);
+}
+
 /* Deliver due messages of one level; return how many moved. */
 static int kmqd_delay_level(unsigned int level, uint64_t now)
 {
@@ -349,15 +366,25 @@ static int kmqd_delay_level(unsigned int level, uint64_t now)
 	char *props = malloc(KMQD_PROPS_BUF);
 	struct kmq_read_result r;
 	uint32_t i, moved = 0;
+	uint64_t due;
 
 	if (!props)
 		return 0;
+	if (!atomic_exchange(&kmqd_delay_new[level - 1], false) &&
+	    now < kmqd_delay_idle_until[level - 1]) {
+		free(props);
+		return 0;
+	}
+	/* Nothing left, unless a record below says when. */
+	kmqd_delay_idle_until[level - 1] = now + KMQD_DELAY_RESCAN_MS;
 	rq.offset = kmqd_delay_offsets[level - 1];
 	if (kmqd_st_read(kmqd_brk->store, &rq, rg, ARRAY_SIZE(rg), &r)) {
+		kmqd_delay_idle_until[level - 1] = 0;
 		free(props);
 		return 0;
 	}
 	if (r.status == KMQ_READ_OFFSET_TOO_SMALL) {
+		kmqd_delay_idle_until[level - 1] = 0;
 		kmqd_delay_offsets[level - 1] = r.next_offset;
 		free(props);
 		return 0;
@@ -378,11 +405,16 @@ static int kmqd_delay_level(unsigned int level, uint64_t now)
 			uint32_t vl;
 			int n;
 
-			if (kmq_record_decode(p, end - p, &rec, 0))
+			if (kmq_record_decode(p, end - p, &rec, 0)) {
+				kmqd_delay_idle_until[level - 1] = 0;
 				goto done;
-			if (rec.store_ts + kmqd_delay_s[level - 1] * 1000ull >
-			    now)
+			}
+			due = rec.store_ts + kmqd_delay_s[level - 1] * 1000ull;
+			if (due > now) {
+				if (due < kmqd_delay_idle_until[level - 1])
+					kmqd_delay_idle_until[level - 1] = due;
 				goto done;
+			}
 			p += rec.total_size;
 			moved++;
 			kmqd_delay_offsets[level - 1]++;
@@ -418,6 +450,9 @@ static int kmqd_delay_level(unsigned int level, uint64_t now)
 		}
 	}
 done:
+	/* A full batch moved: more may be due at once. */
+	if (moved == KMQD_PULL_MAX_MSGS)
+		kmqd_delay_idle_until[level - 1] = 0;
 	kmqd_st_release(kmqd_brk->store, rg, r.nranges);
 	free(props);
 	return moved;
