@@ -602,6 +602,19 @@ static int kb_req_in(const struct kmq_read_req *req, char *topic,
 	return 0;
 }
 
+/* What READ and PULL_PREPARE found, as the userspace store says it. */
+static void kb_found_out(struct kmq_read_result *res, uint32_t status,
+			 uint64_t next, uint64_t min, uint64_t max,
+			 uint32_t count, uint32_t bytes)
+{
+	res->status = status;
+	res->next_offset = next;
+	res->min_offset = min;
+	res->max_offset = max;
+	res->count = count;
+	res->bytes = bytes;
+}
+
 static int be_read(void *h, const struct kmq_read_req *req,
 		   struct kmq_range *ranges, uint32_t max_ranges,
 		   struct kmq_read_result *res)
@@ -643,12 +656,8 @@ static int be_read(void *h, const struct kmq_read_req *req,
 		kb_rbuf_put(rb);
 		return ret;
 	}
-	res->status = r.status;
-	res->next_offset = r.next_offset;
-	res->min_offset = r.min_offset;
-	res->max_offset = r.max_offset;
-	res->count = r.count;
-	res->bytes = r.bytes;
+	kb_found_out(res, r.status, r.next_offset, r.min_offset, r.max_offset,
+		     r.count, r.bytes);
 	if (!r.count) {
 		kb_rbuf_put(rb);
 		return 0;
@@ -700,12 +709,8 @@ static int be_pull_prepare(void *h, const struct kmq_read_req *req, bool copy,
 	ret = kb_ioctl(h, KMQ_IOC_PULL_PREPARE, &p, "pull prepare", true);
 	if (ret)
 		return ret;
-	res->status = p.status;
-	res->next_offset = p.next_offset;
-	res->min_offset = p.min_offset;
-	res->max_offset = p.max_offset;
-	res->count = p.count;
-	res->bytes = p.bytes;
+	kb_found_out(res, p.status, p.next_offset, p.min_offset, p.max_offset,
+		     p.count, p.bytes);
 	pp->handle = p.handle;
 	pp->body_len = p.bytes;
 	pp->copy = copy;
