@@ -53,3 +53,14 @@ $(BENCH_SYSC_TEST): tools/tests/t_bench_store_sysc.sh $(KMQ_BENCH)
 	@mkdir -p $(dir $@)
 	sed 's|@KMQ_BENCH@|$(abspath $(KMQ_BENCH))|' $< > $@
 	chmod +x $@
+
+# The shell tests source lib_tap.sh from their own directory: a copy sits
+# next to the built scripts (t_kmqadmin's rule is in kmqadmin.mk).
+TAP_LIB		:= $(BUILD)/tests/lib_tap.sh
+
+$(TAP_LIB): tools/tests/lib_tap.sh
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BENCH_SMOKE) $(BENCH_REMOTE_SMOKE) $(BENCH_SYSC_TEST): $(TAP_LIB)
+$(BUILD)/tests/t_kmqadmin: $(TAP_LIB)

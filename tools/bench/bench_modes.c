@@ -118,6 +118,55 @@ static void print_consumer_line(const struct bench_ropts *o, FILE *f)
 		o->from == KMQ_CONSUME_FROM_FIRST_OFFSET ? "first" : "last");
 }
 
+/**
+ * mode_start() - the start every mode shares: parse the flags of @mode
+ * (named @name), catch ^C and prepare the topic.
+ * @o: the flags, filled in
+ * @mode: the BENCH_M_* bit of the mode
+ * @name: the mode's name, for messages
+ * @argc: argument count, the mode's name first
+ * @argv: the arguments
+ * @create: false to never create the topic, whatever the flags say
+ * @nq: the topic's queue count, filled in
+ *
+ * Return: -1 to go on, else the exit status to return now (0 after
+ * --help, 2 for bad flags or setup).
+ */
+static int mode_start(struct bench_ropts *o, unsigned int mode,
+		      const char *name, int argc, char **argv, bool create,
+		      unsigned int *nq)
+{
+	int ret;
+
+	ret = bench_ropts_parse(o, mode, name, argc, argv);
+	if (ret)
+		return ret > 0 ? 0 : 2;
+	bench_catch_signals();
+	if (!create)
+		o->create = false;
+	if (bench_topic_prepare(o, nq))
+		return 2;
+	return -1;
+}
+
+/**
+ * summary_head() - a JSON summary's start: the mode and its configuration.
+ * @mode: the mode's name
+ * @o: the flags
+ * @run: the run id of the bodies (0 when the mode sends none)
+ *
+ * Return: the new object.
+ */
+static json_t *summary_head(const char *mode, const struct bench_ropts *o,
+			    uint32_t run)
+{
+	json_t *j = json_object();
+
+	jset(j, "mode", json_string(mode));
+	jset(j, "config", config_json(o, run));
+	return j;
+}
+
 void bench_produce_usage(FILE *f)
 {
 	fprintf(f,
@@ -143,13 +192,10 @@ int bench_produce_main(int argc, char **argv)
 	json_t *j;
 	int ret, status = 2;
 
-	ret = bench_ropts_parse(&o, BENCH_M_PRODUCE, "produce", argc, argv);
-	if (ret)
-		return ret > 0 ? 0 : 2;
-	bench_catch_signals();
+	ret = mode_start(&o, BENCH_M_PRODUCE, "produce", argc, argv, true, &nq);
+	if (ret >= 0)
+		return ret;
 	run = bench_body_run_id();
-	if (bench_topic_prepare(&o, &nq))
-		return 2;
 	ret = bench_prod_new(&o, run, &r.fails, &pr);
 	if (ret) {
 		if (ret == -ENOMEM)
@@ -165,9 +211,7 @@ int bench_produce_main(int argc, char **argv)
 		bench_fail(&r.fails, "interrupted");
 	j = NULL;
 	if (o.json) {
-		j = json_object();
-		jset(j, "mode", json_string("produce"));
-		jset(j, "config", config_json(&o, run));
+		j = summary_head("produce", &o, run);
 		jset(j, "produce", bench_prod_json(pr, &ph));
 	} else {
 		print_producer_line(&o, stdout);
@@ -239,13 +283,10 @@ int bench_consume_main(int argc, char **argv)
 	json_t *j, *p;
 	int ret, status = 2;
 
-	ret = bench_ropts_parse(&o, BENCH_M_CONSUME, "consume", argc, argv);
-	if (ret)
-		return ret > 0 ? 0 : 2;
-	bench_catch_signals();
-	o.create = false;
-	if (bench_topic_prepare(&o, &nq))
-		return 2;
+	ret = mode_start(&o, BENCH_M_CONSUME, "consume", argc, argv, false,
+			 &nq);
+	if (ret >= 0)
+		return ret;
 	if (bench_ledger_init(&l))
 		return 2;
 	ret = bench_cons_new(&o, &l, 0, &r.fails, &c);
@@ -279,9 +320,7 @@ int bench_consume_main(int argc, char **argv)
 		bench_fail(&r.fails, "no message came in %u s", o.idle_s);
 	j = NULL;
 	if (o.json) {
-		j = json_object();
-		jset(j, "mode", json_string("consume"));
-		jset(j, "config", config_json(&o, 0));
+		j = summary_head("consume", &o, 0);
 		p = bench_cons_json(c, &ph, short_by);
 		jset(p, "stopped_by", json_string(stop_names[why]));
 		if (why != STOP_IDLE) {
@@ -351,13 +390,10 @@ int bench_pipeline_main(int argc, char **argv)
 	json_t *j;
 	int ret, status = 2;
 
-	ret = bench_ropts_parse(&o, BENCH_M_PIPELINE, "pipeline", argc, argv);
-	if (ret)
-		return ret > 0 ? 0 : 2;
-	bench_catch_signals();
+	ret = mode_start(&o, BENCH_M_PIPELINE, "pipeline", argc, argv, true, &nq);
+	if (ret >= 0)
+		return ret;
 	run = bench_body_run_id();
-	if (bench_topic_prepare(&o, &nq))
-		return 2;
 	if (bench_ledger_init(&l))
 		return 2;
 	if (bench_cons_new(&o, &l, run, &r.fails, &c) ||
@@ -391,9 +427,7 @@ int bench_pipeline_main(int argc, char **argv)
 	bench_ledger_tally(&l, run, &t);
 	j = NULL;
 	if (o.json) {
-		j = json_object();
-		jset(j, "mode", json_string("pipeline"));
-		jset(j, "config", config_json(&o, run));
+		j = summary_head("pipeline", &o, run);
 		jset(j, "produce", bench_prod_json(pr, &pph));
 		jset(j, "consume", bench_cons_json(c, &cph, 0));
 		jset(j, "lost", json_integer(t.lost));

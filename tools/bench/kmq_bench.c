@@ -20,43 +20,25 @@
 
 #include "bench.h"
 
+/* A row of the table: mode NAME runs bench_NAME_main(), bench_NAME_usage(). */
+#define BENCH_MODE(mname, msummary) {				\
+	.name = #mname,						\
+	.summary = msummary,					\
+	.main = bench_##mname##_main,				\
+	.usage = bench_##mname##_usage,				\
+}
+
 static const struct bench_mode modes[] = {
-	{
-		.name = "store",
-		.summary = "append to and read back the userspace store, in-process",
-		.main = bench_store_main,
-		.usage = bench_store_usage,
-	},
-	{
-		.name = "produce",
-		.summary = "send to brokers with libkmq's async producer",
-		.main = bench_produce_main,
-		.usage = bench_produce_usage,
-	},
-	{
-		.name = "consume",
-		.summary = "receive a topic with push consumers, check and time every message",
-		.main = bench_consume_main,
-		.usage = bench_consume_usage,
-	},
-	{
-		.name = "pipeline",
-		.summary = "produce and consume in one run: both sides, end to end",
-		.main = bench_pipeline_main,
-		.usage = bench_pipeline_usage,
-	},
-	{
-		.name = "drain",
-		.summary = "pull a topic's backlog (pull consumer) and check every message",
-		.main = bench_drain_main,
-		.usage = bench_drain_usage,
-	},
-	{
-		.name = "echo",
-		.summary = "a stand-in name server and broker that only answers",
-		.main = bench_echo_main,
-		.usage = bench_echo_usage,
-	},
+	BENCH_MODE(store,
+		   "append to and read back the userspace store, in-process"),
+	BENCH_MODE(produce, "send to brokers with libkmq's async producer"),
+	BENCH_MODE(consume,
+		   "receive a topic with push consumers, check and time every message"),
+	BENCH_MODE(pipeline,
+		   "produce and consume in one run: both sides, end to end"),
+	BENCH_MODE(drain,
+		   "pull a topic's backlog (pull consumer) and check every message"),
+	BENCH_MODE(echo, "a stand-in name server and broker that only answers"),
 };
 
 #define NMODES	ARRAY_SIZE(modes)

@@ -12,36 +12,17 @@
 # turns it into $(BUILD)/tests/t_bench_remote_smoke with the binaries'
 # paths filled in; KMQ_BENCH and KMQD override them.
 
+# The shared TAP plumbing (lib_tap.sh) sits next to this script.
+. "$(dirname "$0")/lib_tap.sh"
+
 KMQ_BENCH=${KMQ_BENCH:-@KMQ_BENCH@}
 KMQD=${KMQD:-@KMQD@}
 COUNT=5000
-n=0
-failed=0
-kmqd_pid=
 echo_pid=
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
 
 # show FILE: a failed step's output, as TAP comments.
 show() {
 	sed 's/^/# /' "$1" | tail -20
-}
-
-# json_get FILE EXPR: print a field of the summary (python3).
-json_get() {
-	python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."):
-	d = d[k]
-print(str(d).lower() if isinstance(d, bool) else d)' "$1" "$2" 2>/dev/null
 }
 
 # json_is FILE EXPR VALUE ...: every field has its value.
@@ -59,63 +40,18 @@ json_is() {
 	return 0
 }
 
-# free_port: a loopback port nobody listens on right now.
-free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
+# tap_at_exit: the echo stand-in goes too.
+tap_at_exit() {
+	stop_pid "$echo_pid"
 }
 
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		kill -KILL "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-		return 1
-	fi
-	wait "$1"
-}
+tap_tmpdir kmq-bench-remote
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kmq-bench-remote.XXXXXX") || {
-	echo "Bail out! mktemp failed"
-	exit 1
-}
-trap 'stop_pid "$echo_pid"; stop_pid "$kmqd_pid"; rm -rf "$tmp"' EXIT
+tap_need_python3 "to pick free ports and read JSON"
 
-if ! command -v python3 >/dev/null 2>&1; then
-	echo "1..0 # SKIP python3 is needed to pick free ports and read JSON"
-	exit 0
-fi
-
-ns_port=$(free_port)
-port=$(free_port)
-while [ "$port" = "$ns_port" ]; do
-	port=$(free_port)
-done
-ns=127.0.0.1:$ns_port
-
-# Small segments keep the store small and its preparation short.
-"$KMQD" all --namesrvListenPort="$ns_port" --listenPort="$port" \
-	--storePathRootDir="$tmp/store" --mapedFileSizeCommitLog=67108864 \
-	--ioThreads=2 >"$tmp/kmqd.log" 2>&1 &
-kmqd_pid=$!
-i=0
-while ! grep -q 'serving at' "$tmp/kmqd.log" 2>/dev/null; do
-	if ! kill -0 "$kmqd_pid" 2>/dev/null || [ $i -ge 200 ]; then
-		break
-	fi
-	sleep 0.1
-	i=$((i + 1))
-done
-grep -q 'serving at' "$tmp/kmqd.log"
+kmqd_start 'serving at'
 rc=$?
+ns=127.0.0.1:$ns_port
 ok $rc "kmqd all serves (name server $ns, broker port $port)"
 if [ $rc -ne 0 ]; then
 	show "$tmp/kmqd.log"
@@ -352,9 +288,7 @@ stop_pid "$echo_pid"
 ok $? "echo exits on SIGTERM"
 echo_pid=
 
-stop_pid "$kmqd_pid"
+kmqd_stop
 ok $? "kmqd exits 0 on SIGTERM"
-kmqd_pid=
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_done

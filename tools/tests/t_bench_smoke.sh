@@ -6,39 +6,12 @@
 # nothing about speed. make turns it into $(BUILD)/tests/t_bench_smoke
 # with the binary's path filled in; KMQ_BENCH overrides it.
 
+# The shared TAP plumbing (lib_tap.sh) sits next to this script.
+. "$(dirname "$0")/lib_tap.sh"
+
 KMQ_BENCH=${KMQ_BENCH:-@KMQ_BENCH@}
 COUNT=20000
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-
-# json_get FILE EXPR: print a field of the summary (python3, else jq).
-json_get() {
-	if command -v python3 >/dev/null 2>&1; then
-		python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."):
-	d = d[k]
-print(str(d).lower() if isinstance(d, bool) else d)' "$1" "$2" 2>/dev/null
-	else
-		jq -e -r ".$2" "$1" 2>/dev/null
-	fi
-}
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kmq-bench-smoke.XXXXXX") || {
-	echo "Bail out! mktemp failed"
-	exit 1
-}
-trap 'rm -rf "$tmp"' EXIT
+tap_tmpdir kmq-bench-smoke
 
 "$KMQ_BENCH" --help >"$tmp/help" 2>&1
 ok $? "kmq-bench --help exits 0"
@@ -79,5 +52,4 @@ ok $? "--reuse appends to the existing store and reads the new records"
 [ $? -eq 2 ]
 ok $? "--batch 0 is refused"
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_done

@@ -14,35 +14,11 @@
 # path filled in; KMQ_BENCH overrides it. The kernel backend itself is
 # run in QEMU by kmod/scripts/vm/vmbench.sh.
 
+# The shared TAP plumbing (lib_tap.sh) sits next to this script.
+. "$(dirname "$0")/lib_tap.sh"
+
 KMQ_BENCH=${KMQ_BENCH:-@KMQ_BENCH@}
 COUNT=4000
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
-
-# json_get FILE EXPR: a field of the summary (python3).
-json_get() {
-	python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."):
-	d = d[k]
-print(str(d).lower() if isinstance(d, bool) else d)' "$1" "$2" 2>/dev/null
-}
-
 # cmp_float A OP B: awk comparison of two numbers.
 cmp_float() {
 	awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN {
@@ -52,11 +28,7 @@ cmp_float() {
 	}'
 }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kmq-bench-sysc.XXXXXX") || {
-	echo "Bail out! mktemp failed"
-	exit 1
-}
-trap 'rm -rf "$tmp"' EXIT
+tap_tmpdir kmq-bench-sysc
 
 "$KMQ_BENCH" store --help >"$tmp/help" 2>&1
 grep -q -- '--backend' "$tmp/help" && grep -q -- '--syscalls' "$tmp/help"
@@ -120,5 +92,4 @@ else
 	ok $? "--syscalls counts the read phase per read call"
 fi
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_done

@@ -10,25 +10,18 @@
 # $(BUILD)/tests/t_kmqadmin with the binaries' paths filled in; KMQADMIN
 # and KMQD override them.
 
+# The shared TAP plumbing (lib_tap.sh) sits next to this script.
+. "$(dirname "$0")/lib_tap.sh"
+
 KMQADMIN=${KMQADMIN:-@KMQADMIN@}
 KMQD=${KMQD:-@KMQD@}
-n=0
-failed=0
-kmqd_pid=
 hb_pid=
 
-# ok STATUS DESCRIPTION: a TAP line; on failure the last run's output.
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-		echo "# last: kmqadmin $last (exit $rc)"
-		sed 's/^/# stdout: /' "$tmp/out" 2>/dev/null | head -20
-		sed 's/^/# stderr: /' "$tmp/err" 2>/dev/null | head -20
-	fi
+# ok_failed: after a "not ok", the last run's output.
+ok_failed() {
+	echo "# last: kmqadmin $last (exit $rc)"
+	sed 's/^/# stdout: /' "$tmp/out" 2>/dev/null | head -20
+	sed 's/^/# stderr: /' "$tmp/err" 2>/dev/null | head -20
 }
 
 # adm ARGS...: run kmqadmin; stdout in $tmp/out, stderr in $tmp/err.
@@ -58,33 +51,6 @@ err_is() {
 	return 0
 }
 
-free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-stop_kmqd() {
-	[ -n "$kmqd_pid" ] || return 0
-	kill -TERM "$kmqd_pid" 2>/dev/null
-	i=0
-	while kill -0 "$kmqd_pid" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	if kill -0 "$kmqd_pid" 2>/dev/null; then
-		kill -KILL "$kmqd_pid" 2>/dev/null
-		wait "$kmqd_pid" 2>/dev/null
-		kmqd_pid=
-		return 1
-	fi
-	wait "$kmqd_pid"
-	rc=$?
-	kmqd_pid=
-	return $rc
-}
-
 stop_hb() {
 	[ -n "$hb_pid" ] || return 0
 	kill "$hb_pid" 2>/dev/null
@@ -92,41 +58,20 @@ stop_hb() {
 	hb_pid=
 }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kmqadmin-test.XXXXXX") || {
-	echo "Bail out! mktemp failed"
-	exit 1
+# tap_at_exit: the heartbeat client goes too.
+tap_at_exit() {
+	stop_hb
 }
-trap 'stop_hb; stop_kmqd; rm -rf "$tmp"' EXIT
 
-if ! command -v python3 >/dev/null 2>&1; then
-	echo "1..0 # SKIP python3 is needed for free ports and JSON"
-	exit 0
-fi
+tap_tmpdir kmqadmin-test
+tap_need_python3 "for free ports and JSON"
 
-ns_port=$(free_port)
-port=$(free_port)
-while [ "$port" = "$ns_port" ]; do
-	port=$(free_port)
-done
+kmqd_start registered
+rc=$?
 broker=127.0.0.1:$port
 NS=127.0.0.1:$ns_port
 dead=127.0.0.1:1
 unset NAMESRV_ADDR
-
-"$KMQD" all --namesrvListenPort="$ns_port" --listenPort="$port" \
-	--storePathRootDir="$tmp/store" --mapedFileSizeCommitLog=67108864 \
-	--ioThreads=2 >"$tmp/kmqd.log" 2>&1 &
-kmqd_pid=$!
-i=0
-while ! grep -q 'registered' "$tmp/kmqd.log" 2>/dev/null; do
-	if ! kill -0 "$kmqd_pid" 2>/dev/null || [ $i -ge 200 ]; then
-		break
-	fi
-	sleep 0.1
-	i=$((i + 1))
-done
-grep -q 'registered' "$tmp/kmqd.log"
-rc=$?
 ok $rc "kmqd all serves on $broker and registered with $NS"
 if [ $rc -ne 0 ]; then
 	sed 's/^/# /' "$tmp/kmqd.log"
@@ -593,8 +538,7 @@ rc=$?
 err_is 1 "name server $dead"
 ok $? "... and an unreachable NAMESRV_ADDR is named in the error"
 
-stop_kmqd
+kmqd_stop
 ok $? "kmqd exits 0 on SIGTERM"
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_done
