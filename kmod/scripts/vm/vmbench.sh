@@ -81,24 +81,14 @@ vm_build_kmq "$OUT"
 # --- static binaries -----------------------------------------------------------
 # A build folder of its own: vmtest-kmqd may build build/vm-kmqd meanwhile.
 SB=$BUILD/vm-bench
-say "building kmq-bench, kmqd and kmq_vm_sysc (static) in $SB"
-make -C "$ROOT" -s -j"$(nproc)" BUILD="$SB" LDFLAGS=-static \
-	"$SB/kmqd" "$SB/kmq-bench" >"$OUT/static-build.log" 2>&1
-st=$?
-if [ $st -eq 0 ]; then
+# shellcheck disable=SC2317 # called by vm_build_kmqd
+build_sysc() {	# build_sysc <dir>: <dir>/kmq_vm_sysc, static
 	${CC:-cc} -static -O2 -Wall -D_GNU_SOURCE -I"$ROOT/tools/bench" \
-		-I"$ROOT/uapi" \
-		-o "$SB/kmq_vm_sysc" "$VM/kmq_vm_sysc.c" \
-		"$ROOT/tools/bench/bench_store_sysc.c" -ljansson \
-		>>"$OUT/static-build.log" 2>&1
-	st=$?
-fi
-ok $st "kmq-bench, kmqd and kmq_vm_sysc build static"
-if [ $st -ne 0 ]; then
-	grep -v 'statically linked applications' "$OUT/static-build.log" |
-		tail -n 40 | diag
-	exit 1
-fi
+		-I"$ROOT/uapi" -o "$1/kmq_vm_sysc" "$VM/kmq_vm_sysc.c" \
+		"$ROOT/tools/bench/bench_store_sysc.c" -ljansson
+}
+vm_build_kmqd "$SB" "$OUT/static-build.log" \
+	"kmq-bench, kmqd and kmq_vm_sysc build static" -e build_sysc kmq-bench
 
 STAGE=$OUT/stage
 rm -rf "$STAGE"

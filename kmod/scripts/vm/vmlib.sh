@@ -14,6 +14,8 @@
 #                        CACHE, must exist too (else fetch-kernel.sh runs)
 #   vm_build_kmq DIR     KO: kmq.ko built in DIR (reused while no source
 #                        is newer), and its TAP line
+#   vm_build_kmqd ...    kmqd and the caller's other programs linked
+#                        static into one build dir, and its TAP line
 #   vm_boot ...          one VM run (below)
 #   console_clean ...    the kernel console's TAP line
 # and prints TAP through ok / tap, ending with finish.
@@ -159,6 +161,44 @@ vm_build_kmq() {	# vm_build_kmq <dir>: sets KO
 	fi
 	ok $st "kmq.ko builds for $KVER"
 	[ $st -eq 0 ] || { diag <"$dir/kmq-build.err"; finish; }
+}
+
+# --- kmqd and friends, static ---------------------------------------------------
+# The VM has no libc of its own: everything run in it is linked static, in
+# a build dir of its own (make does not relink when only LDFLAGS change),
+# which make reuses while no source is newer.
+#
+# vm_build_kmqd <dir> <log> <tap name> [-e FUNC] [target ...]: make
+# <dir>/kmqd and <dir>/<target> with BUILD=<dir> LDFLAGS=-static, then, if
+# make succeeded, run FUNC <dir> for the steps make has no rule for; all
+# output goes to <log>. Prints the TAP line <tap name>; on a failure the
+# end of <log> follows and the run finishes.
+vm_build_kmqd() {
+	local dir=$1 log=$2 name=$3 extra='' st t
+	local -a targets=("$dir/kmqd")
+
+	shift 3
+	if [ "${1:-}" = -e ]; then
+		extra=$2
+		shift 2
+	fi
+	for t in "$@"; do
+		targets+=("$dir/$t")
+	done
+	say "building kmqd${*:+ $*} (static) in $dir"
+	make -C "$ROOT" -s -j"$(nproc)" BUILD="$dir" LDFLAGS=-static \
+		"${targets[@]}" >"$log" 2>&1
+	st=$?
+	if [ $st -eq 0 ] && [ -n "$extra" ]; then
+		"$extra" "$dir" >>"$log" 2>&1
+		st=$?
+	fi
+	ok $st "$name"
+	if [ $st -ne 0 ]; then
+		grep -v 'statically linked applications' "$log" |
+			tail -n 40 | diag
+		finish
+	fi
 }
 
 # --- a VM run ------------------------------------------------------------------

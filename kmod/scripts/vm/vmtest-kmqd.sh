@@ -85,31 +85,26 @@ mkdir -p "$OUT"
 vm_build_kmq "$OUT"
 
 SB=$BUILD/vm-kmqd
-targets=("$SB/kmqd" "$SB/libkmq.a")
+# shellcheck disable=SC2317 # called by vm_build_kmqd
+link_libkmq_tests() {	# link_libkmq_tests <dir>: LIBKMQ_BINS, static
+	local b
+
+	mkdir -p "$1/tests" || return
+	for b in $LIBKMQ_BINS; do
+		${CC:-cc} -O2 -g -pthread -static -o "$1/tests/$b" \
+			"$1/tools/libkmq/tests/$b.o" "$1/libkmq.a" -luring \
+			-ljansson -lz -ldeflate -lpthread || return
+	done
+}
+targets=(libkmq.a)
 for b in $SUITE_BINS; do
-	targets+=("$SB/tests/$b")
+	targets+=("tests/$b")
 done
 for b in $LIBKMQ_BINS; do
-	targets+=("$SB/tools/libkmq/tests/$b.o")
+	targets+=("tools/libkmq/tests/$b.o")
 done
-say "building kmqd and its suites (static) in $SB"
-make -C "$ROOT" -s -j"$(nproc)" BUILD="$SB" LDFLAGS=-static "${targets[@]}" \
-	>"$OUT/static-build.log" 2>&1
-st=$?
-for b in $LIBKMQ_BINS; do
-	[ $st -eq 0 ] || break
-	mkdir -p "$SB/tests"
-	${CC:-cc} -O2 -g -pthread -static -o "$SB/tests/$b" \
-		"$SB/tools/libkmq/tests/$b.o" "$SB/libkmq.a" -luring -ljansson \
-		-lz -ldeflate -lpthread >>"$OUT/static-build.log" 2>&1
-	st=$?
-done
-ok $st "kmqd and its suites build static"
-if [ $st -ne 0 ]; then
-	grep -v 'statically linked applications' "$OUT/static-build.log" |
-		tail -n 40 | diag
-	finish
-fi
+vm_build_kmqd "$SB" "$OUT/static-build.log" \
+	"kmqd and its suites build static" -e link_libkmq_tests "${targets[@]}"
 
 # /selftests of the VM: kmqd, the suite binaries, kmqd-run and one entry
 # per suite (init.sh runs /selftests/<suite> from /tmp).
